@@ -1,0 +1,49 @@
+/**
+ * `cardsim` command line: dispatches to the sub-commands. Exit codes everywhere: 0 success,
+ * 1 expectation/golden mismatch or fsck findings, 2 unusable input.
+ */
+const USAGE = `usage: cardsim <command> [options]
+
+commands:
+  scenario NAME [options]   run a scenario (see: cardsim scenario --list)
+  merge FILE...             merge sharded sweep results
+  image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "image": {
+      const { imageMain } = await import("./image-cli.ts");
+      return imageMain(rest);
+    }
+    case "scenario": {
+      const { scenarioMain } = await import("./scenario-cli.ts");
+      return scenarioMain(rest);
+    }
+    case "merge": {
+      const { mergeMain } = await import("./scenario-cli.ts");
+      return mergeMain(rest);
+    }
+    case undefined:
+    case "-h":
+    case "--help":
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`cardsim: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      `cardsim: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 3;
+  },
+);

@@ -1,0 +1,2 @@
+export * from "./virtual-clock.ts";
+export * from "./prng.ts";

@@ -1,0 +1,73 @@
+/**
+ * Seeded pseudo-random numbers: the only source of randomness in the model (STYLE.md). xoshiro128**
+ * seeded through splitmix32, so the same seed gives the same stream on every host.
+ */
+export class Prng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(readonly seed: number) {
+    let x = seed >>> 0;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.s1 << 9) >>> 0;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform float in [0, 1). */
+  nextFloat(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, bound). */
+  nextInt(bound: number): number {
+    if (!Number.isInteger(bound) || bound <= 0)
+      throw new Error(`Prng.nextInt: bound must be a positive integer, got ${bound}`);
+    return Math.floor(this.nextFloat() * bound);
+  }
+
+  /** Fills `out` with random bytes and returns it. */
+  fill(out: Uint8Array): Uint8Array {
+    for (let i = 0; i < out.length; i += 4) {
+      const v = this.nextUint32();
+      out[i] = v & 0xff;
+      if (i + 1 < out.length) out[i + 1] = (v >>> 8) & 0xff;
+      if (i + 2 < out.length) out[i + 2] = (v >>> 16) & 0xff;
+      if (i + 3 < out.length) out[i + 3] = v >>> 24;
+    }
+    return out;
+  }
+
+  /** A derived, independent generator (for sub-components that must not perturb each other's streams). */
+  fork(label: string): Prng {
+    let h = this.seed >>> 0;
+    for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
+    return new Prng(h);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * The FAT engine seen by the VFS: a mounted FAT volume on one block device. The implementation is
+ * ChaN FatFs through npm `js-fatfs` (ARCHITECTURE.md, "FAT engine"); the interface stays small so a
+ * closer engine (R0.13c with FF_FS_TINY=1, as OpenMV builds it) can replace it.
+ *
+ * All calls are synchronous. Failures throw {@link FatError} carrying the FatFs FRESULT; the VFS maps
+ * it to an errno exactly as MicroPython's `extmod/vfs_fat.c` does (`fresult_to_errno_table`).
+ */
+
+/** FatFs FRESULT codes (ff.h). */
+export const FRESULT = {
+  FR_OK: 0,
+  FR_DISK_ERR: 1,
+  FR_INT_ERR: 2,
+  FR_NOT_READY: 3,
+  FR_NO_FILE: 4,
+  FR_NO_PATH: 5,
+  FR_INVALID_NAME: 6,
+  FR_DENIED: 7,
+  FR_EXIST: 8,
+  FR_INVALID_OBJECT: 9,
+  FR_WRITE_PROTECTED: 10,
+  FR_INVALID_DRIVE: 11,
+  FR_NOT_ENABLED: 12,
+  FR_NO_FILESYSTEM: 13,
+  FR_MKFS_ABORTED: 14,
+  FR_TIMEOUT: 15,
+  FR_LOCKED: 16,
+  FR_NOT_ENOUGH_CORE: 17,
+  FR_TOO_MANY_OPEN_FILES: 18,
+  FR_INVALID_PARAMETER: 19,
+} as const;
+export type FresultName = keyof typeof FRESULT;
+
+/** A FatFs call failed. `op` and `path` say which call, for messages. */
+export class FatError extends Error {
+  constructor(
+    readonly fresult: number,
+    readonly op: string,
+    readonly path?: string,
+  ) {
+    super(`${op}${path !== undefined ? ` '${path}'` : ""}: ${fresultName(fresult)}`);
+    this.name = "FatError";
+  }
+}
+
+export function fresultName(code: number): FresultName | string {
+  for (const [name, value] of Object.entries(FRESULT)) if (value === code) return name as FresultName;
+  return `FRESULT ${code}`;
+}
+
+/** How to open a file: FatFs `FA_*` semantics. */
+export interface FatOpenFlags {
+  read: boolean;
+  write: boolean;
+  /** FA_OPEN_EXISTING (default), FA_CREATE_ALWAYS (truncate/create), FA_OPEN_ALWAYS, FA_CREATE_NEW, FA_OPEN_APPEND. */
+  disposition: "open-existing" | "create-always" | "open-always" | "create-new" | "open-append";
+}
+
+/** Directory entry information (FatFs FILINFO). */
+export interface FatEntryInfo {
+  /** Long file name (or the short name when there is no LFN). */
+  name: string;
+  /** 8.3 alternative name. */
+  shortName: string;
+  /** Size in bytes (0 for directories). */
+  size: number;
+  isDirectory: boolean;
+  /** FAT attribute byte (AM_RDO | AM_HID | AM_SYS | AM_DIR | AM_ARC). */
+  attributes: number;
+  /** FAT date word (bits 15-9 year-1980, 8-5 month, 4-0 day). */
+  fatDate: number;
+  /** FAT time word (bits 15-11 hour, 10-5 minute, 4-0 second/2). */
+  fatTime: number;
+}
+
+/** Volume geometry and free space (f_getfree plus the boot sector). */
+export interface FatVolumeInfo {
+  fatType: "FAT12" | "FAT16" | "FAT32" | "exFAT";
+  /** Bytes per sector. */
+  sectorSize: number;
+  /** Sectors per cluster. */
+  clusterSectors: number;
+  /** Total data clusters. */
+  totalClusters: number;
+  /** Free clusters. */
+  freeClusters: number;
+}
+
+/** An open file (FatFs FIL). Positions and sizes are bytes. */
+export interface FatFile {
+  /** Reads up to `buf.length` bytes at the current position; returns the count (0 at end of file). */
+  read(buf: Uint8Array): number;
+  /** Writes `data` at the current position; returns the count written (short on a full volume). */
+  write(data: Uint8Array): number;
+  /** f_lseek: moves the position (beyond the end extends the file when writable). */
+  seek(position: number): void;
+  tell(): number;
+  size(): number;
+  truncate(): void;
+  /** f_sync: writes the cached data and the directory entry. */
+  sync(): void;
+  /** f_close: f_sync then invalidates the handle. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface FatEngine {
+  /** Opens `path` (absolute on this volume, `/`-separated). */
+  open(path: string, flags: FatOpenFlags): FatFile;
+  stat(path: string): FatEntryInfo;
+  /** Directory listing in on-disk order, without `.` and `..`. */
+  readdir(path: string): FatEntryInfo[];
+  mkdir(path: string): void;
+  /** f_unlink: removes a file or an empty directory. */
+  unlink(path: string): void;
+  rename(from: string, to: string): void;
+  volumeInfo(): FatVolumeInfo;
+  /** Volume label (empty when none). */
+  label(): string;
+  /** Unmounts; open files are abandoned without sync (as a reboot would). */
+  unmount(): void;
+}
+
+/** Options for formatting, mirroring FatFs MKFS_PARM. */
+export interface MkfsOptions {
+  /** FAT type; default: FatFs chooses by size (FM_ANY without exFAT). */
+  fatType?: 12 | 16 | 32;
+  /** Number of FAT copies: 1 as MicroPython's VfsFat.mkfs, 2 as mkfs.fat. */
+  fats: 1 | 2;
+  /** Cluster size in bytes (0 = FatFs default for the size). */
+  clusterBytes?: number;
+}
