@@ -22,7 +22,7 @@ export class CowBlockDevice implements BlockDevice {
     if (base && base.length !== blockSize * numBlocks) {
       throw new Error(`base is ${base.length} bytes, expected ${blockSize * numBlocks}`);
     }
-    this.overlay = overlay ?? new Map();
+    this.overlay = overlay ?? new Map<number, Uint8Array>();
   }
 
   /** A zero-filled device of `numBlocks` blocks (allocates only what is written). */

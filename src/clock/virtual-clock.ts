@@ -68,7 +68,7 @@ export class VirtualClock {
     }
     const alarm: PendingAlarm = { id: this.nextId++, atMicros: this.now + deltaMicros, callback };
     let i = this.alarms.length;
-    while (i > 0 && this.alarms[i - 1]!.atMicros > alarm.atMicros) i--;
+    while (i > 0 && this.alarms[i - 1].atMicros > alarm.atMicros) i--;
     this.alarms.splice(i, 0, alarm);
     return { id: alarm.id, atMicros: alarm.atMicros };
   }
@@ -121,7 +121,7 @@ export function calendarFromUnixSeconds(unixSeconds: number): CalendarTime {
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const cumulative = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-  const yearday = cumulative[month - 1]! + day + (leap && month > 2 ? 1 : 0);
+  const yearday = cumulative[month - 1] + day + (leap && month > 2 ? 1 : 0);
   return {
     year,
     month,

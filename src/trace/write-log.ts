@@ -62,7 +62,7 @@ export class WriteLog {
 
   /** Sequence number of the last sync (barrier) before `seq`, or -1 when there was none. */
   lastBarrierBefore(seq: number): number {
-    for (let i = Math.min(seq, this.ops.length) - 1; i >= 0; i--) if (this.ops[i]!.kind === "sync") return i;
+    for (let i = Math.min(seq, this.ops.length) - 1; i >= 0; i--) if (this.ops[i].kind === "sync") return i;
     return -1;
   }
 
@@ -165,7 +165,7 @@ export class TracingBlockDevice implements BlockDevice {
 export function replayWrites(log: WriteLog, uptoSeq: number, target: BlockDevice): void {
   const end = Math.min(uptoSeq, log.ops.length);
   for (let i = 0; i < end; i++) {
-    const op = log.ops[i]!;
+    const op = log.ops[i];
     if (op.kind !== "write" || op.result !== 0 || !op.data) continue;
     const rc = target.writeblocks(op.lba, op.data, op.offset);
     if (rc !== 0)
