@@ -44,8 +44,8 @@ export class FatError extends Error {
   }
 }
 
-export function fresultName(code: number): FresultName | string {
-  for (const [name, value] of Object.entries(FRESULT)) if (value === code) return name as FresultName;
+export function fresultName(code: number): string {
+  for (const [name, value] of Object.entries(FRESULT)) if (value === code) return name;
   return `FRESULT ${code}`;
 }
 
