@@ -65,7 +65,9 @@ export class Aes {
       this.direction = dir;
       const name = this.mode === MODE_ECB ? "AES-ECB" : "AES-CBC";
       this.cipher =
-        dir === "enc" ? forge.cipher.createCipher(name, this.key) : forge.cipher.createDecipher(name, this.key);
+        dir === "enc"
+          ? forge.cipher.createCipher(name, this.key)
+          : forge.cipher.createDecipher(name, this.key);
       this.cipher.start(this.mode === MODE_CBC ? { iv: this.iv } : {});
     } else if (this.direction !== dir) {
       throw new ValueError("can't encrypt & decrypt");
