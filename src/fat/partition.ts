@@ -1,0 +1,149 @@
+/**
+ * MBR partition tables on SD-card images. A card formatted by a PC or by the SD Association's
+ * formatter has an MBR at sector 0 and the FAT volume in partition 1; a card formatted by
+ * MicroPython's `VfsFat.mkfs` or `mkfs.fat -C` has the FAT boot sector (VBR) at sector 0 (FM_SFD).
+ *
+ * Telling them apart follows FatFs ff.c `check_fs`/`find_volume` and the MBR layout: both end in
+ * 55 AA at byte 510; a VBR has a jump (EB xx / E9 xx xx) and a BPB with BPB_BytsPerSec 512..4096,
+ * an MBR has four 16-byte entries at byte 446 (boot flag 0x00 or 0x80).
+ */
+import { blockCountOf, blockSizeOf, OffsetBlockDevice, type BlockDevice } from "../block/index.ts";
+import { parseBootSector, readU16, readU32 } from "./fat-layout.ts";
+
+/** MBR partition types that hold a FAT volume. */
+export const FAT_PARTITION_TYPES: ReadonlySet<number> = new Set([0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e]);
+
+/** One MBR partition entry (byte 446 + 16 × index). */
+export interface MbrPartition {
+  /** 1-based partition number, as in /dev/sdX1. */
+  number: number;
+  /** Partition type byte (0x0C = FAT32 LBA, 0x06 = FAT16, ...). */
+  type: number;
+  bootable: boolean;
+  /** First sector (LBA). */
+  startSector: number;
+  /** Length in sectors. */
+  sectorCount: number;
+}
+
+/** A card image cannot be used as asked (no FAT, no such partition, bad table). */
+export class PartitionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PartitionError";
+  }
+}
+
+/** True when `sector` looks like a FAT boot sector (VBR): jump opcode and a plausible BPB_BytsPerSec. */
+export function looksLikeVbr(sector: Uint8Array): boolean {
+  const jmp = sector[0];
+  const bps = readU16(sector, 11);
+  return (jmp === 0xeb || jmp === 0xe9) && bps >= 512 && bps <= 4096 && (bps & (bps - 1)) === 0;
+}
+
+/**
+ * Parses the MBR partition entries of `sector`, or returns null when the sector is not an MBR (no
+ * 55 AA, or it is a VBR, or an entry has an invalid boot flag). Empty entries (type 0) are skipped.
+ */
+export function parseMbr(sector: Uint8Array): MbrPartition[] | null {
+  if (sector.length < 512 || sector[510] !== 0x55 || sector[511] !== 0xaa) return null;
+  if (looksLikeVbr(sector) && parseBootSector(sector).ok) return null;
+  const out: MbrPartition[] = [];
+  for (let i = 0; i < 4; i++) {
+    const o = 446 + 16 * i;
+    const flag = sector[o];
+    if (flag !== 0x00 && flag !== 0x80) return null;
+    const type = sector[o + 4];
+    if (type === 0) continue;
+    out.push({
+      number: i + 1,
+      type,
+      bootable: flag === 0x80,
+      startSector: readU32(sector, o + 8),
+      sectorCount: readU32(sector, o + 12),
+    });
+  }
+  return out;
+}
+
+/** Where the FAT volume of a device was found. */
+export interface VolumeLocation {
+  /** The device to mount (the whole device, or a window on one partition). */
+  device: BlockDevice;
+  /** The partition used, or null when the volume starts at sector 0 (no partition table). */
+  partition: MbrPartition | null;
+}
+
+/**
+ * Finds the FAT volume on `device`: partition `partitionNumber` (1..4) when given, else the whole
+ * device when sector 0 is a VBR, else the first MBR partition with a FAT type. Throws
+ * {@link PartitionError} naming what was found.
+ */
+export function locateFatVolume(
+  device: BlockDevice,
+  partitionNumber?: number,
+  name = "device",
+): VolumeLocation {
+  const ss = blockSizeOf(device);
+  const total = blockCountOf(device);
+  const sector0 = new Uint8Array(ss);
+  const rc = device.readblocks(0, sector0);
+  if (rc !== 0) throw new PartitionError(`${name}: cannot read sector 0 (errno ${-rc})`);
+  const table = parseMbr(sector0);
+  if (partitionNumber === undefined) {
+    if (table === null || table.length === 0) return { device, partition: null };
+    const first = table.find((p) => FAT_PARTITION_TYPES.has(p.type));
+    if (!first) {
+      throw new PartitionError(
+        `${name}: MBR at sector 0 has no FAT partition (types found: ${table.map((p) => `0x${p.type.toString(16)}`).join(", ")}; expected 0x01, 0x04, 0x06, 0x0B, 0x0C or 0x0E)`,
+      );
+    }
+    return { device: windowOn(device, first, total, name), partition: first };
+  }
+  if (!Number.isInteger(partitionNumber) || partitionNumber < 1 || partitionNumber > 4)
+    throw new PartitionError(`${name}: partition ${partitionNumber}: expected 1..4`);
+  if (table === null)
+    throw new PartitionError(
+      `${name}: sector 0 holds no MBR partition table (offset 446..511), partition ${partitionNumber} requested`,
+    );
+  const p = table.find((e) => e.number === partitionNumber);
+  if (!p)
+    throw new PartitionError(
+      `${name}: MBR partition ${partitionNumber} is empty (type 0 at offset ${446 + 16 * (partitionNumber - 1) + 4})`,
+    );
+  return { device: windowOn(device, p, total, name), partition: p };
+}
+
+function windowOn(device: BlockDevice, p: MbrPartition, total: number, name: string): BlockDevice {
+  if (p.startSector === 0 || p.sectorCount === 0 || p.startSector + p.sectorCount > total) {
+    throw new PartitionError(
+      `${name}: MBR partition ${p.number} spans sectors ${p.startSector}..${p.startSector + p.sectorCount - 1}, ` +
+        `expected a non-empty range inside the ${total}-sector device`,
+    );
+  }
+  return new OffsetBlockDevice(device, p.startSector, p.sectorCount);
+}
+
+/** Builds a one-partition MBR sector (type 0x0C unless given) for tests and image tools. */
+export function buildMbr(
+  startSector: number,
+  sectorCount: number,
+  type = 0x0c,
+  sectorSize = 512,
+): Uint8Array {
+  const s = new Uint8Array(sectorSize);
+  const o = 446;
+  s[o] = 0x00;
+  s[o + 1] = 0xfe; // CHS fields unused (LBA); 0xFE 0xFF 0xFF as tools write for "beyond CHS"
+  s[o + 2] = 0xff;
+  s[o + 3] = 0xff;
+  s[o + 4] = type;
+  s[o + 5] = 0xfe;
+  s[o + 6] = 0xff;
+  s[o + 7] = 0xff;
+  new DataView(s.buffer).setUint32(o + 8, startSector, true);
+  new DataView(s.buffer).setUint32(o + 12, sectorCount, true);
+  s[510] = 0x55;
+  s[511] = 0xaa;
+  return s;
+}
