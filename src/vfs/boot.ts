@@ -1,0 +1,95 @@
+import { RamBlockDevice, type BlockDevice } from "../block/index.ts";
+import type { VirtualClock } from "../clock/index.ts";
+import { FRESULT, FatError } from "../fat/fat-engine.ts";
+import { FatRuntime } from "../fat/js-fatfs-engine.ts";
+import { microPythonMkfsWith } from "../fat/mkfs.ts";
+import { OSError, fresultToErrno } from "./os-error.ts";
+import { mimxrtVfsConfig, type VfsConfig } from "./vfs-config.ts";
+import { VfsFat } from "./vfs-fat.ts";
+import { Vfs } from "./vfs.ts";
+
+/** Size of the simulated internal `/flash` volume: 1 MiB of 512-byte sectors (content is not modelled). */
+export const DEFAULT_FLASH_BLOCKS = 2048;
+
+/** Options for {@link bootVfs}. */
+export interface BootVfsOptions {
+  /** The SD card; omitted means no card (only `/flash`, which becomes the cwd). */
+  card?: BlockDevice;
+  /** Virtual clock for FatFs timestamps. */
+  clock: VirtualClock;
+  /**
+   * Format the card first with MicroPython's `VfsFat.mkfs` (FM_FAT|FM_SFD, one FAT). `"if-needed"`
+   * formats only when mounting finds no FAT volume, as `os.mount(bdev, path, mkfs=True)` would.
+   * Default false: an unformatted card raises `OSError(ENODEV)`.
+   */
+  format?: boolean | "if-needed";
+  /** Mount a RAM-backed `/flash` too (default true); it is formatted fresh at every boot. */
+  mountFlash?: boolean;
+  /** Blocks of the `/flash` RAM device (default {@link DEFAULT_FLASH_BLOCKS}). */
+  flashBlocks?: number;
+  /** Firmware-dependent VFS details (default mimxrt / OpenMV 4.x). */
+  config?: VfsConfig;
+  /** Reuse a FatFs runtime (saves loading the WASM module again). */
+  runtime?: FatRuntime;
+}
+
+/** What {@link bootVfs} built. */
+export interface BootedVfs {
+  vfs: Vfs;
+  runtime: FatRuntime;
+  /** The `/sdcard` volume, when a card was given. */
+  sdcard?: VfsFat;
+  /** The `/flash` volume, when mounted. */
+  flash?: VfsFat;
+}
+
+/**
+ * The OpenMV boot sequence as far as storage goes (DEVICE-FACTS "Boot"): `/flash` is mounted; if a
+ * card is present it is mounted at `/sdcard` and becomes the working directory (so `221.pub` resolves
+ * on the card). Mount errors surface as MicroPython would raise them: `OSError(ENODEV)` for no FAT
+ * volume, `OSError(EIO)` for a failing device.
+ */
+export async function bootVfs(options: BootVfsOptions): Promise<BootedVfs> {
+  const config = options.config ?? mimxrtVfsConfig;
+  const runtime = options.runtime ?? (await FatRuntime.load(options.clock));
+  runtime.clock = options.clock;
+  const vfs = new Vfs(config);
+  const booted: BootedVfs = { vfs, runtime };
+  const mountOrRaise = (device: BlockDevice, format: boolean | "if-needed"): VfsFat => {
+    if (format === true) microPythonMkfsWith(runtime, device);
+    try {
+      return new VfsFat(runtime.mount(device), device, config);
+    } catch (e) {
+      if (!(e instanceof FatError)) throw e;
+      if (format === "if-needed" && e.fresult === FRESULT.FR_NO_FILESYSTEM) {
+        microPythonMkfsWith(runtime, device);
+        return new VfsFat(runtime.mount(device), device, config);
+      }
+      throw OSError.of(fresultToErrno(e.fresult), config.errnoNames);
+    }
+  };
+  if (options.mountFlash ?? true) {
+    const flashDev = new RamBlockDevice(512, options.flashBlocks ?? DEFAULT_FLASH_BLOCKS);
+    booted.flash = mountOrRaise(flashDev, true);
+    vfs.mount(booted.flash, "/flash");
+    vfs.chdir("/flash");
+  }
+  if (options.card) {
+    booted.sdcard = mountOrRaise(options.card, options.format ?? false);
+    vfs.mount(booted.sdcard, "/sdcard");
+    vfs.chdir("/sdcard");
+  }
+  return booted;
+}
+
+/**
+ * Convenience: a VFS with the card at `/sdcard` as the working directory (and a RAM `/flash`),
+ * formatting the card first when `format` is set.
+ */
+export async function createSdCardVfs(
+  card: BlockDevice,
+  clock: VirtualClock,
+  options: Omit<BootVfsOptions, "card" | "clock"> = {},
+): Promise<BootedVfs> {
+  return bootVfs({ ...options, card, clock });
+}
