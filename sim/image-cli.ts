@@ -1,0 +1,475 @@
+/**
+ * `cardsim image <sub> IMG ...`: card-image tools over the simulator's own FAT engine and checker.
+ *
+ *   mkfs IMG --size 64MiB [--fat 12|16|32] [--fats 1|2] [--force] [--partition 1]
+ *   ls   IMG [PATH] [-l]
+ *   cat  IMG PATH                (raw bytes to stdout)
+ *   put  IMG HOSTFILE PATH
+ *   rm   IMG PATH
+ *   fsck IMG [--json]            (exit 0 clean, 1 findings, 2 unusable input)
+ *   every command takes [--partition N] (MBR partition 1..4; default: whole image or first FAT partition)
+ *
+ * ls, cat and fsck open the image read-only. put and rm work on a copy-on-write overlay and write the
+ * changed sectors back only when the whole operation succeeded, so a failure (full card, bad name)
+ * leaves the image byte-for-byte untouched. Timestamps come from the virtual clock (its default epoch,
+ * 2025-01-01 00:00:00 UTC), so the same commands give the same image.
+ * Exit codes (sim/cli.ts): 0 success, 1 fsck findings, 2 unusable input or failed operation.
+ */
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import {
+  blockCountOf,
+  blockSizeOf,
+  CardImageError,
+  CowBlockDevice,
+  ERRNO,
+  IOCTL,
+  ImageFileBlockDevice,
+  type BlockDevice,
+} from "../src/block/index.ts";
+import { VirtualClock } from "../src/clock/index.ts";
+import { FatError, FRESULT, fresultName, type FatEngine, type FatEntryInfo } from "../src/fat/fat-engine.ts";
+import { describeBootProblem, parseBootSector } from "../src/fat/fat-layout.ts";
+import { fsck } from "../src/fat/fsck.ts";
+import { FatRuntime } from "../src/fat/js-fatfs-engine.ts";
+import { formatWith, MkfsError } from "../src/fat/mkfs.ts";
+import { buildMbr, locateFatVolume, PartitionError } from "../src/fat/partition.ts";
+
+/** Where the CLI writes; tests capture it. */
+export interface ImageCliIo {
+  stdout: (data: string | Uint8Array) => Promise<void> | void;
+  stderr: (text: string) => void;
+}
+
+const processIo: ImageCliIo = {
+  stdout: (data) =>
+    new Promise<void>((resolve, reject) =>
+      process.stdout.write(data, (err) => (err ? reject(err) : resolve())),
+    ),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+const USAGE = `usage: cardsim image <command> IMG ...
+  mkfs IMG --size SIZE [--fat 12|16|32] [--fats 1|2] [--force]   create and format an image (SIZE: 64MiB, 2G, 1048576)
+  ls   IMG [PATH] [-l]                                            list a directory
+  cat  IMG PATH                                                   write a file's bytes to stdout
+  put  IMG HOSTFILE PATH                                          copy a host file into the image
+  rm   IMG PATH                                                   delete a file or an empty directory
+  fsck IMG [--json]                                               check (exit 0 clean, 1 findings, 2 unusable)
+options for all: --partition N   use MBR partition N (1..4)
+`;
+
+/** Bad command-line or image input: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(["--size", "--fat", "--fats", "--partition"]);
+const BOOL_FLAGS = new Set(["--force", "--json", "-l"]);
+
+function parseArgs(args: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (VALUE_FLAGS.has(a)) {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`option ${a} needs a value`);
+      flags.set(a, v);
+    } else if (a.startsWith("--") && a.includes("=") && VALUE_FLAGS.has(a.slice(0, a.indexOf("=")))) {
+      flags.set(a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1));
+    } else if (BOOL_FLAGS.has(a)) flags.set(a, true);
+    else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option '${a}'`);
+    else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+/** Parses "64MiB", "64M", "2G", "512K", "1048576" into bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(k|kb|kib|m|mb|mib|g|gb|gib|b)?$/i.exec(text.trim());
+  if (!m)
+    throw new UsageError(`--size '${text}': expected a number with an optional unit K, M, G (e.g. 64MiB)`);
+  const unit = (m[2] ?? "b").toLowerCase()[0];
+  const mult = unit === "k" ? 1024 : unit === "m" ? 1048576 : unit === "g" ? 1073741824 : 1;
+  const bytes = Math.round(Number(m[1]) * mult);
+  if (bytes <= 0 || bytes % 512 !== 0)
+    throw new UsageError(`--size '${text}' is ${bytes} bytes: expected a positive multiple of 512`);
+  return bytes;
+}
+
+function intFlag(p: Parsed, name: string, allowed: number[]): number | undefined {
+  const v = p.flags.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v === true || !allowed.includes(n))
+    throw new UsageError(`${name} '${String(v)}': expected ${allowed.join(" or ")}`);
+  return n;
+}
+
+function partitionFlag(p: Parsed): number | undefined {
+  return intFlag(p, "--partition", [1, 2, 3, 4]);
+}
+
+function normPath(path: string): string {
+  const parts = path.split("/").filter((s) => s !== "" && s !== ".");
+  return `/${parts.join("/")}`;
+}
+
+/** A copy-on-write overlay on a device: changes stay in memory until {@link commit}. */
+class Overlay implements BlockDevice {
+  readonly changed = new Map<number, Uint8Array>();
+  private readonly bs: number;
+  constructor(private readonly inner: BlockDevice) {
+    this.bs = blockSizeOf(inner);
+  }
+  readblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
+    if (offset !== 0 || buf.length % this.bs !== 0) return -ERRNO.EINVAL;
+    for (let i = 0; i < buf.length / this.bs; i++) {
+      const view = buf.subarray(i * this.bs, (i + 1) * this.bs);
+      const c = this.changed.get(blockNum + i);
+      if (c) view.set(c);
+      else {
+        const rc = this.inner.readblocks(blockNum + i, view);
+        if (rc !== 0) return rc;
+      }
+    }
+    return 0;
+  }
+  writeblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
+    if (offset !== 0 || buf.length % this.bs !== 0) return -ERRNO.EINVAL;
+    if (blockNum < 0 || blockNum + buf.length / this.bs > blockCountOf(this.inner)) return -ERRNO.EIO;
+    for (let i = 0; i < buf.length / this.bs; i++)
+      this.changed.set(blockNum + i, buf.slice(i * this.bs, (i + 1) * this.bs));
+    return 0;
+  }
+  ioctl(op: number, arg: number): number {
+    if (op === IOCTL.SYNC) return 0;
+    return this.inner.ioctl(op, arg);
+  }
+  /** Writes the changed blocks to `target` in ascending order. */
+  commit(target: BlockDevice): void {
+    for (const n of [...this.changed.keys()].sort((a, b) => a - b)) {
+      const rc = target.writeblocks(n, this.changed.get(n)!);
+      if (rc !== 0) throw new UsageError(`writing sector ${n} back to the image failed (errno ${-rc})`);
+    }
+    target.ioctl(IOCTL.SYNC, 0);
+  }
+}
+
+function openImage(img: string, writable: boolean): ImageFileBlockDevice {
+  if (!existsSync(img)) throw new UsageError(`${img}: no such image file`);
+  return ImageFileBlockDevice.open(img, { writable });
+}
+
+/** Explains why a device holds no mountable FAT volume, from its boot sector. */
+function noFilesystemMessage(img: string, volume: BlockDevice, partition: string): string {
+  const s = new Uint8Array(blockSizeOf(volume));
+  if (volume.readblocks(0, s) !== 0) return `${img}${partition}: cannot read the boot sector`;
+  const parsed = parseBootSector(s);
+  if (!parsed.ok)
+    return `${img}${partition}: no FAT file system: boot sector ${parsed.problems.map(describeBootProblem).join("; ")}`;
+  return `${img}${partition}: FatFs cannot mount the FAT${parsed.layout.fatType} volume`;
+}
+
+function fatMessage(img: string, e: FatError, path: string | undefined): string {
+  const where = `${img}:${path ?? e.path ?? "/"}`;
+  switch (e.fresult) {
+    case FRESULT.FR_NO_FILE:
+      return `${where}: no such file or directory`;
+    case FRESULT.FR_NO_PATH:
+      return `${where}: no such directory on the path`;
+    case FRESULT.FR_INVALID_NAME:
+      return `${where}: name rejected by FatFs (FR_INVALID_NAME: empty, too long, or contains one of " * : < > ? | \\ or control characters)`;
+    case FRESULT.FR_DENIED:
+      return `${where}: access denied (FR_DENIED: directory not empty, full directory, read-only entry or no free cluster)`;
+    case FRESULT.FR_EXIST:
+      return `${where}: already exists`;
+    case FRESULT.FR_DISK_ERR:
+      return `${where}: disk error while accessing the image (FR_DISK_ERR)`;
+    case FRESULT.FR_WRITE_PROTECTED:
+      return `${where}: image is open read-only`;
+    default:
+      return `${where}: ${e.op} failed: ${fresultName(e.fresult)}`;
+  }
+}
+
+interface Volume {
+  engine: FatEngine & { unmount(): void };
+  device: BlockDevice;
+}
+
+function mountVolume(
+  rt: FatRuntime,
+  img: string,
+  base: BlockDevice,
+  partition: number | undefined,
+  readOnly: boolean,
+): Volume {
+  let located;
+  try {
+    located = locateFatVolume(base, partition, img);
+  } catch (e) {
+    if (e instanceof PartitionError) throw new UsageError(e.message);
+    throw e;
+  }
+  const label = located.partition ? ` (partition ${located.partition.number})` : "";
+  try {
+    return { engine: rt.mount(located.device, { readOnly }), device: located.device };
+  } catch (e) {
+    if (e instanceof FatError) throw new UsageError(noFilesystemMessage(img, located.device, label));
+    throw e;
+  }
+}
+
+function two(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+function formatEntry(e: FatEntryInfo, long: boolean): string {
+  const name = e.isDirectory ? `${e.name}/` : e.name;
+  if (!long) return name;
+  const d = e.fatDate;
+  const t = e.fatTime;
+  const date = `${1980 + (d >> 9)}-${two((d >> 5) & 15)}-${two(d & 31)} ${two(t >> 11)}:${two((t >> 5) & 63)}:${two((t & 31) * 2)}`;
+  return `${e.isDirectory ? "d" : "-"} ${String(e.size).padStart(10)} ${date} ${name}`;
+}
+
+async function cmdMkfs(p: Parsed, io: ImageCliIo): Promise<number> {
+  const [img, extra] = p.positional;
+  if (!img || extra !== undefined) throw new UsageError("mkfs takes one image path");
+  const sizeFlag = p.flags.get("--size");
+  if (typeof sizeFlag !== "string") throw new UsageError("mkfs needs --size (e.g. --size 64MiB)");
+  const size = parseSize(sizeFlag);
+  const fatType = intFlag(p, "--fat", [12, 16, 32]) as 12 | 16 | 32 | undefined;
+  const fats = (intFlag(p, "--fats", [1, 2]) ?? 2) as 1 | 2;
+  const partition = partitionFlag(p);
+  if (partition !== undefined && partition !== 1)
+    throw new UsageError("mkfs --partition: only partition 1 can be created");
+  if (existsSync(img) && p.flags.get("--force") !== true)
+    throw new UsageError(`${img}: file exists; use --force to overwrite it`);
+  const rt = await FatRuntime.load(new VirtualClock());
+  // Format into a sparse in-memory device first: a refused size never creates or clobbers the file.
+  const sectors = size / 512;
+  const start = partition ? (sectors > 16384 ? 2048 : 63) : 0;
+  const cow = CowBlockDevice.blank(512, sectors);
+  let target: BlockDevice = cow;
+  if (partition) {
+    cow.writeblocks(
+      0,
+      buildMbr(start, sectors - start, fatType === 12 ? 0x01 : fatType === 16 ? 0x06 : 0x0c),
+    );
+    target = locateFatVolume(cow, 1, img).device;
+  }
+  try {
+    formatWith(rt, target, { fatType, fats });
+  } catch (e) {
+    if (e instanceof MkfsError) throw new UsageError(`${img}: ${e.message}`);
+    throw e;
+  }
+  const engine = rt.mount(target);
+  const vi = engine.volumeInfo();
+  engine.unmount();
+  let fd: number;
+  try {
+    fd = openSync(img, "w");
+  } catch (e) {
+    throw new UsageError(`${img}: cannot create: ${(e as Error).message}`);
+  }
+  try {
+    ftruncateSync(fd, size);
+    for (const n of cow.changedBlocks()) writeSync(fd, cow.block(n), 0, 512, n * 512);
+  } finally {
+    closeSync(fd);
+  }
+  await io.stdout(
+    `${img}: ${vi.fatType}, ${fats} FAT${fats > 1 ? "s" : ""}, ${vi.totalClusters} clusters of ${vi.clusterSectors * vi.sectorSize} bytes${partition ? `, MBR partition 1 at sector ${start}` : ""}\n`,
+  );
+  return 0;
+}
+
+async function withVolume<T>(
+  p: Parsed,
+  img: string,
+  writable: boolean,
+  body: (v: Volume) => T | Promise<T>,
+): Promise<T> {
+  const file = openImage(img, writable);
+  const overlay = writable ? new Overlay(file) : null;
+  try {
+    const rt = await FatRuntime.load(new VirtualClock());
+    const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable);
+    let result: T;
+    try {
+      result = await body(vol);
+    } finally {
+      vol.engine.unmount();
+    }
+    if (overlay) overlay.commit(file);
+    return result;
+  } finally {
+    file.close();
+  }
+}
+
+async function cmdLs(p: Parsed, io: ImageCliIo): Promise<number> {
+  const [img, path = "/", extra] = p.positional;
+  if (!img || extra !== undefined) throw new UsageError("ls takes an image and an optional path");
+  const long = p.flags.get("-l") === true;
+  const lines = await withVolume(p, img, false, ({ engine }) => {
+    const target = normPath(path);
+    const st = wrapFat(img, target, () => engine.stat(target));
+    const entries = st.isDirectory ? wrapFat(img, target, () => engine.readdir(target)) : [st];
+    return entries.map((e) => formatEntry(e, long));
+  });
+  await io.stdout(lines.map((l) => `${l}\n`).join(""));
+  return 0;
+}
+
+function wrapFat<T>(img: string, path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof FatError) throw new UsageError(fatMessage(img, e, path));
+    throw e;
+  }
+}
+
+async function cmdCat(p: Parsed, io: ImageCliIo): Promise<number> {
+  const [img, path, extra] = p.positional;
+  if (!img || !path || extra !== undefined) throw new UsageError("cat takes an image and a path");
+  const data = await withVolume(p, img, false, ({ engine }) => {
+    const target = normPath(path);
+    const st = wrapFat(img, target, () => engine.stat(target));
+    if (st.isDirectory) throw new UsageError(`${img}:${target}: is a directory`);
+    return wrapFat(img, target, () => {
+      const f = engine.open(target, { read: true, write: false, disposition: "open-existing" });
+      const buf = new Uint8Array(f.size());
+      const n = f.read(buf);
+      f.close();
+      if (n !== buf.length)
+        throw new UsageError(
+          `${img}:${target}: read ${n} of ${buf.length} bytes (cluster chain shorter than the size)`,
+        );
+      return buf;
+    });
+  });
+  await io.stdout(data);
+  return 0;
+}
+
+async function cmdPut(p: Parsed, io: ImageCliIo): Promise<number> {
+  const [img, host, path, extra] = p.positional;
+  if (!img || !host || !path || extra !== undefined)
+    throw new UsageError("put takes an image, a host file and a path");
+  let data: Uint8Array;
+  try {
+    data = readFileSync(host);
+  } catch (e) {
+    throw new UsageError(`${host}: cannot read host file: ${(e as Error).message}`);
+  }
+  await withVolume(p, img, true, ({ engine }) => {
+    const target = normPath(path);
+    let dest = target;
+    try {
+      if (engine.stat(target).isDirectory) dest = `${target === "/" ? "" : target}/${host.split("/").pop()!}`;
+    } catch (e) {
+      if (!(e instanceof FatError)) throw e;
+    }
+    wrapFat(img, dest, () => {
+      const f = engine.open(dest, { read: false, write: true, disposition: "create-always" });
+      const n = f.write(data);
+      if (n < data.length) {
+        f.close();
+        throw new UsageError(
+          `${img}:${dest}: no space left on the volume (ENOSPC): wrote ${n} of ${data.length} bytes; image left unchanged`,
+        );
+      }
+      f.close();
+    });
+  });
+  await io.stdout("");
+  return 0;
+}
+
+async function cmdRm(p: Parsed): Promise<number> {
+  const [img, path, extra] = p.positional;
+  if (!img || !path || extra !== undefined) throw new UsageError("rm takes an image and a path");
+  await withVolume(p, img, true, ({ engine }) => {
+    const target = normPath(path);
+    if (target === "/") throw new UsageError(`${img}:/: cannot remove the root directory`);
+    wrapFat(img, target, () => engine.unlink(target));
+  });
+  return 0;
+}
+
+async function cmdFsck(p: Parsed, io: ImageCliIo): Promise<number> {
+  const [img, extra] = p.positional;
+  if (!img || extra !== undefined) throw new UsageError("fsck takes one image path");
+  const file = openImage(img, false);
+  try {
+    let volume: BlockDevice = file;
+    try {
+      volume = locateFatVolume(file, partitionFlag(p), img).device;
+    } catch (e) {
+      if (e instanceof PartitionError) throw new UsageError(e.message);
+      throw e;
+    }
+    const result = fsck(volume);
+    if (p.flags.get("--json") === true) {
+      await io.stdout(`${JSON.stringify({ image: img, ...result }, null, 2)}\n`);
+    } else {
+      const lines = result.findings.map((f) => `${f.kind}: ${f.message}`);
+      if (result.omittedFindings > 0) lines.push(`... and ${result.omittedFindings} more findings`);
+      const s = result.summary;
+      if (s)
+        lines.push(
+          `${img}: FAT${s.fatType}, ${s.files} files, ${s.directories} directories, ${s.usedClusters}/${s.clusterCount} clusters used, ${s.lostClusters} lost; ${result.clean ? "clean" : `${result.findings.length + result.omittedFindings} finding(s)`}`,
+        );
+      await io.stdout(lines.map((l) => `${l}\n`).join(""));
+    }
+    if (!result.usable) {
+      io.stderr(`cardsim image fsck: ${img}: unusable: ${result.findings[0]?.message ?? "no FAT volume"}\n`);
+      return 2;
+    }
+    return result.clean ? 0 : 1;
+  } finally {
+    file.close();
+  }
+}
+
+/** Entry point for `cardsim image ...`; returns the process exit code. */
+export async function imageMain(args: string[], io: ImageCliIo = processIo): Promise<number> {
+  const [sub, ...rest] = args;
+  try {
+    if (sub === undefined || sub === "-h" || sub === "--help") {
+      await io.stdout(USAGE);
+      return sub === undefined ? 2 : 0;
+    }
+    const p = parseArgs(rest);
+    switch (sub) {
+      case "mkfs":
+        return await cmdMkfs(p, io);
+      case "ls":
+        return await cmdLs(p, io);
+      case "cat":
+        return await cmdCat(p, io);
+      case "put":
+        return await cmdPut(p, io);
+      case "rm":
+        return await cmdRm(p);
+      case "fsck":
+        return await cmdFsck(p, io);
+      default:
+        throw new UsageError(`unknown image command '${sub}' (expected mkfs, ls, cat, put, rm, fsck)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof CardImageError) {
+      io.stderr(`cardsim image ${sub ?? ""}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
