@@ -1,0 +1,452 @@
+/**
+ * The declarative fault plan: plain data (JSON or YAML), validated with zod, that tells a
+ * {@link FaultyBlockDevice} (online) or the crash-state materialiser (offline) what goes wrong.
+ *
+ * Counting conventions (shared by every module of src/faults):
+ * - **write index**: the 0-based position of a write op (one `writeblocks` call, whatever its
+ *   length) among all write ops the device received while powered, failed ones included. In a
+ *   recorded {@link WriteLog} it is the position among `log.writes()`.
+ * - **power cut at write N** (`atWrite: N`): writes 0..N-1 completed; write N is *in flight* (the
+ *   torn-write fault decides what of it persists; by default nothing) and returns -EIO.
+ *   `atWrite` equal to the number of writes of a log means "after the last write, nothing in flight".
+ * - **barrier**: a successful ioctl(3) (kind `sync` with result 0 in the log). On the OpenMV card
+ *   ioctl(3) flushes nothing (mimxrt `sdcard.c` returns 0), so a barrier is only a point in the op
+ *   stream; FatFs issues it from `f_sync`/`f_close` (`disk_ioctl(CTRL_SYNC)`).
+ * - **epoch**: the completed, successful writes since the last barrier. The unsynced-write policy
+ *   decides their fate at the cut. On a card without a volatile cache every completed write is
+ *   durable, so `persist-all` is the physically faithful default; the other policies model cards
+ *   with a volatile cache or an FTL that reorders (SQLite test6.c, CrashMonkey).
+ */
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import type { WriteLog } from "../trace/write-log.ts";
+
+/** Fill of bytes a torn write did not reach: `old` keeps what was there, `ff` erased NAND, `garbage` seeded random. */
+export const TORN_FILLS = ["old", "ff", "garbage"] as const;
+export type TornFill = (typeof TORN_FILLS)[number];
+
+/** Fate of the epoch's writes at a power cut. */
+export const UNSYNCED_POLICIES = ["persist-all", "drop-all", "random-subset", "reorder"] as const;
+export type UnsyncedPolicy = (typeof UNSYNCED_POLICIES)[number];
+
+/** Damage to sectors sharing a program page / allocation unit with the interrupted write. */
+export const COLLATERAL_FILLS = ["ff", "garbage", "previous-version"] as const;
+export type CollateralFill = (typeof COLLATERAL_FILLS)[number];
+export const COLLATERAL_SCOPES = ["page", "allocation-unit"] as const;
+export type CollateralScope = (typeof COLLATERAL_SCOPES)[number];
+
+export const FAULT_KINDS = [
+  "power-cut",
+  "torn-write",
+  "unsynced-writes",
+  "bit-flip",
+  "collateral",
+  "transient-error",
+  "busy-timeout",
+  "stale-dma",
+  "usb-host",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Default busy timeouts of `ports/mimxrt/sdcard.c` (DAT0 busy wait), µs. */
+export const READ_BUSY_TIMEOUT_MICROS = 500_000;
+export const WRITE_BUSY_TIMEOUT_MICROS = 3_000_000;
+
+const uint = z.number().int().nonnegative();
+const probability = z.number().min(0).max(1);
+
+const powerCutSchema = z
+  .strictObject({
+    kind: z.literal("power-cut"),
+    /** Cut when write op #atWrite (0-based) is issued: that write is in flight. */
+    atWrite: uint.optional(),
+    /** Cut at this virtual time, µs (online: the write executing at that time is in flight). */
+    atTimeMicros: uint.optional(),
+    /** Cut relative to a named mark: `offsetWrites` writes after the mark, the next one in flight. */
+    atMark: z.string().min(1).optional(),
+    /** Which occurrence of the mark (0 = first). */
+    markOccurrence: uint.optional(),
+    /** Writes completed after the mark before the cut (default 0). */
+    offsetWrites: uint.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const set = [v.atWrite, v.atTimeMicros, v.atMark].filter((x) => x !== undefined).length;
+    if (set !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `exactly one of atWrite, atTimeMicros, atMark is required (got ${set})`,
+      });
+    if (v.atMark === undefined && (v.offsetWrites !== undefined || v.markOccurrence !== undefined))
+      ctx.addIssue({ code: "custom", path: [], message: "offsetWrites and markOccurrence need atMark" });
+  });
+
+const tornWriteSchema = z.strictObject({
+  kind: z.literal("torn-write"),
+  /** Whole sectors of the in-flight write that persist (k of n). */
+  sectors: uint.default(0),
+  /** Further bytes of the next sector that persist (0 ≤ bytes < sector size). */
+  bytes: uint.default(0),
+  fill: z.enum(TORN_FILLS).default("old"),
+});
+
+const unsyncedSchema = z
+  .strictObject({
+    kind: z.literal("unsynced-writes"),
+    policy: z.enum(UNSYNCED_POLICIES),
+    /** random-subset: probability that a write is kept (default 1/3, as SQLite test6.c). */
+    keepProbability: probability.optional(),
+    /** random-subset: probability that a write is trashed with garbage (default 1/3). */
+    trashProbability: probability.optional(),
+    /** reorder: how many writes of the permuted epoch persist (default: seeded, 0..n). */
+    keep: uint.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.policy !== "random-subset" && (v.keepProbability !== undefined || v.trashProbability !== undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "keepProbability/trashProbability need policy random-subset",
+      });
+    if (v.policy !== "reorder" && v.keep !== undefined)
+      ctx.addIssue({ code: "custom", path: ["keep"], message: "keep needs policy reorder" });
+    if ((v.keepProbability ?? 1 / 3) + (v.trashProbability ?? 1 / 3) > 1)
+      ctx.addIssue({ code: "custom", path: [], message: "keepProbability + trashProbability must be <= 1" });
+  });
+
+const bitFlipSchema = z
+  .strictObject({
+    kind: z.literal("bit-flip"),
+    /** Exactly this many bit flips, at seeded positions among the unsynced sectors. */
+    count: uint.optional(),
+    /** Each unsynced sector independently gets one flipped bit with this probability. */
+    probability: probability.optional(),
+  })
+  .refine((v) => v.count !== undefined || v.probability !== undefined, {
+    message: "one of count, probability is required",
+  });
+
+const collateralSchema = z.strictObject({
+  kind: z.literal("collateral"),
+  scope: z.enum(COLLATERAL_SCOPES).default("page"),
+  fill: z.enum(COLLATERAL_FILLS).default("ff"),
+  /** Program page size, bytes (default 16 KiB). */
+  pageBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024),
+  /** Allocation unit size, bytes (default 4 MiB). */
+  allocationUnitBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
+  /** At most this many sectors are damaged, the nearest before the write first (default: all). */
+  maxSectors: uint.optional(),
+});
+
+const opSelector = {
+  op: z.enum(["read", "write", "any"]).default("any"),
+  /** Index of the first failing op among ops of that kind issued while powered (0-based). */
+  atOp: uint.optional(),
+  /** With atOp: how many consecutive ops fail (default 1). */
+  count: z.number().int().positive().optional(),
+  /** Each op of that kind fails with this seeded probability. */
+  probability: probability.optional(),
+  errno: z.enum(["EIO", "ETIMEDOUT"]).default("EIO"),
+};
+
+function checkSelector(
+  v: { atOp?: number; probability?: number; count?: number },
+  ctx: z.RefinementCtx,
+): void {
+  if ((v.atOp === undefined) === (v.probability === undefined))
+    ctx.addIssue({ code: "custom", path: [], message: "exactly one of atOp, probability is required" });
+  if (v.count !== undefined && v.atOp === undefined)
+    ctx.addIssue({ code: "custom", path: ["count"], message: "count needs atOp" });
+}
+
+const transientErrorSchema = z
+  .strictObject({ kind: z.literal("transient-error"), ...opSelector })
+  .superRefine(checkSelector);
+
+const busyTimeoutSchema = z
+  .strictObject({
+    kind: z.literal("busy-timeout"),
+    ...opSelector,
+    /** Virtual time the op waits before failing, µs (default 500 ms read / 3 s write, mimxrt sdcard.c). */
+    timeoutMicros: uint.optional(),
+  })
+  .superRefine(checkSelector);
+
+const staleDmaSchema = z.strictObject({
+  kind: z.literal("stale-dma"),
+  /** Destination buffer address mod 32 for the selected reads (1..31). */
+  misalignBytes: z.number().int().min(1).max(31).default(4),
+  /** Select reads by index (0-based among reads issued while powered). */
+  reads: z.array(uint).optional(),
+  /** Select reads shorter than this many bytes. */
+  maxReadBytes: z.number().int().positive().optional(),
+  /** Select each read with this seeded probability. */
+  probability: probability.optional(),
+  /** Which partial lines stay stale. */
+  edges: z.enum(["both", "start", "end"]).default("both"),
+});
+
+const FAULT_SCHEMAS = {
+  "power-cut": powerCutSchema,
+  "torn-write": tornWriteSchema,
+  "unsynced-writes": unsyncedSchema,
+  "bit-flip": bitFlipSchema,
+  collateral: collateralSchema,
+  "transient-error": transientErrorSchema,
+  "busy-timeout": busyTimeoutSchema,
+  "stale-dma": staleDmaSchema,
+} as const;
+
+export type PowerCutFault = z.output<typeof powerCutSchema>;
+export type TornWriteFault = z.output<typeof tornWriteSchema>;
+export type UnsyncedWritesFault = z.output<typeof unsyncedSchema>;
+export type BitFlipFault = z.output<typeof bitFlipSchema>;
+export type CollateralFault = z.output<typeof collateralSchema>;
+export type TransientErrorFault = z.output<typeof transientErrorSchema>;
+export type BusyTimeoutFault = z.output<typeof busyTimeoutSchema>;
+export type StaleDmaFault = z.output<typeof staleDmaSchema>;
+
+/** One validated fault (defaults filled in). */
+export type Fault =
+  | PowerCutFault
+  | TornWriteFault
+  | UnsyncedWritesFault
+  | BitFlipFault
+  | CollateralFault
+  | TransientErrorFault
+  | BusyTimeoutFault
+  | StaleDmaFault;
+
+/** A validated fault plan. `seed` drives every seeded decision (garbage, subsets, flips, probabilities). */
+export interface FaultPlan {
+  readonly version: 1;
+  readonly seed: number;
+  readonly faults: readonly Fault[];
+}
+
+/** One problem found in a plan: the field path (`faults[2].kind`) and what was expected. */
+export interface FaultPlanIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Bad fault plan (user input): lists every issue with its field path and the allowed values. */
+export class FaultPlanError extends Error {
+  constructor(
+    readonly issues: readonly FaultPlanIssue[],
+    readonly source?: string,
+  ) {
+    super(
+      `invalid fault plan${source ? ` ${source}` : ""}: ` +
+        issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "),
+    );
+    this.name = "FaultPlanError";
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? `'${v}'` : (JSON.stringify(v) ?? String(v));
+}
+
+function issueMessage(issue: z.core.$ZodIssue, allowedKeys: readonly string[]): string {
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "invalid_value":
+      return `got ${show(input)}; expected one of ${issue.values.map(String).join(", ")}`;
+    case "invalid_type":
+      return `expected ${issue.expected}, got ${input === undefined ? "nothing" : show(input)}`;
+    case "too_small":
+      return `must be ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}, got ${show(input)}`;
+    case "too_big":
+      return `must be ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}, got ${show(input)}`;
+    case "unrecognized_keys":
+      return `unknown field ${issue.keys.map((k) => `'${k}'`).join(", ")}; allowed fields: ${allowedKeys.join(", ")}`;
+    default:
+      return issue.message;
+  }
+}
+
+function collect(
+  prefix: readonly PropertyKey[],
+  result: z.ZodSafeParseResult<unknown>,
+  allowedKeys: readonly string[],
+  out: FaultPlanIssue[],
+): void {
+  if (result.success) return;
+  for (const issue of result.error.issues) {
+    const path = [...prefix, ...issue.path];
+    const field =
+      issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...path, issue.keys[0]] : path;
+    out.push({ path: formatPath(field), message: issueMessage(issue, allowedKeys) });
+  }
+}
+
+const envelopeSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  seed: uint.default(0),
+  faults: z.array(z.unknown()),
+});
+
+function keysOf(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * Validates a fault plan given as plain data. Throws {@link FaultPlanError} naming every bad field,
+ * e.g. `faults[2].kind: unknown kind 'tornn'; expected one of power-cut, torn-write, ...`.
+ */
+export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
+  const issues: FaultPlanIssue[] = [];
+  const env = envelopeSchema.safeParse(input, { reportInput: true });
+  collect([], env, keysOf(envelopeSchema), issues);
+  if (!env.success) throw new FaultPlanError(issues, source);
+  const faults: Fault[] = [];
+  env.data.faults.forEach((raw, i) => {
+    const at = `faults[${i}]`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      issues.push({ path: at, message: `expected an object with a kind, got ${show(raw)}` });
+      return;
+    }
+    const kind = (raw as { kind?: unknown }).kind;
+    if (typeof kind !== "string" || !(FAULT_KINDS as readonly string[]).includes(kind)) {
+      issues.push({
+        path: `${at}.kind`,
+        message: `${kind === undefined ? "missing kind" : `unknown kind ${show(kind)}`}; expected one of ${FAULT_KINDS.join(", ")}`,
+      });
+      return;
+    }
+    if (kind === "usb-host") {
+      // Extension point: the second host (a PC over USB mass storage) needs the FAT engine; it will be
+      // its own schema here and its own scheduler beside FaultyBlockDevice.
+      issues.push({
+        path: `${at}.kind`,
+        message: "'usb-host' is reserved for the second-host model, not implemented yet",
+      });
+      return;
+    }
+    const schema = FAULT_SCHEMAS[kind as Exclude<FaultKind, "usb-host">];
+    const r = schema.safeParse(raw, { reportInput: true });
+    collect([`faults`, i], r, keysOf(schema), issues);
+    if (r.success) faults.push(r.data);
+  });
+  const cuts = faults.filter((f) => f.kind === "power-cut").length;
+  for (const only of ["torn-write", "unsynced-writes", "bit-flip", "collateral"] as const) {
+    const idx = faults.findIndex((f) => f.kind === only);
+    if (idx < 0) continue;
+    if (faults.filter((f) => f.kind === only).length > 1)
+      issues.push({ path: `faults[${idx}].kind`, message: `at most one ${only} fault per plan` });
+    if (cuts === 0)
+      issues.push({ path: `faults[${idx}].kind`, message: `${only} needs a power-cut fault in the plan` });
+  }
+  if (issues.length > 0) throw new FaultPlanError(issues, source);
+  return { version: 1, seed: env.data.seed, faults };
+}
+
+/** Parses a plan written as YAML or JSON (JSON is YAML) and validates it. */
+export function parseFaultPlanText(text: string, source?: string): FaultPlan {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (e) {
+    throw new FaultPlanError([{ path: "", message: `not YAML/JSON: ${(e as Error).message}` }], source);
+  }
+  return parseFaultPlan(data, source);
+}
+
+/** The first fault of a kind in a plan. */
+export function faultOf<K extends Fault["kind"]>(
+  plan: FaultPlan,
+  kind: K,
+): Extract<Fault, { kind: K }> | undefined {
+  return plan.faults.find((f) => f.kind === kind) as Extract<Fault, { kind: K }> | undefined;
+}
+
+/** Checks fields that depend on the device: torn bytes within a sector, collateral units in whole sectors. */
+export function validateFaultPlanForDevice(plan: FaultPlan, sectorBytes: number, source?: string): void {
+  const issues: FaultPlanIssue[] = [];
+  plan.faults.forEach((f, i) => {
+    if (f.kind === "torn-write" && f.bytes >= sectorBytes)
+      issues.push({
+        path: `faults[${i}].bytes`,
+        message: `must be < the sector size ${sectorBytes}, got ${f.bytes}`,
+      });
+    if (f.kind === "collateral") {
+      for (const key of ["pageBytes", "allocationUnitBytes"] as const) {
+        if (f[key] % sectorBytes !== 0)
+          issues.push({
+            path: `faults[${i}].${key}`,
+            message: `must be a multiple of the sector size ${sectorBytes}, got ${f[key]}`,
+          });
+      }
+    }
+  });
+  if (issues.length > 0) throw new FaultPlanError(issues, source);
+}
+
+/** Number of write ops of `log` whose seq is below `seq`: the write index of the next write at `seq`. */
+export function writesBeforeSeq(log: WriteLog, seq: number): number {
+  let n = 0;
+  const end = Math.min(seq, log.ops.length);
+  for (let i = 0; i < end; i++) if (log.ops[i].kind === "write") n++;
+  return n;
+}
+
+/**
+ * Checks a plan against a recorded log: a cut beyond the last write, an unknown mark, or a time past
+ * the end of the log is rejected (the plan could never fire).
+ */
+export function validateFaultPlanAgainstLog(plan: FaultPlan, log: WriteLog, source?: string): void {
+  const issues: FaultPlanIssue[] = [];
+  const writeCount = log.ops.reduce((n, op) => n + (op.kind === "write" ? 1 : 0), 0);
+  plan.faults.forEach((f, i) => {
+    if (f.kind !== "power-cut") return;
+    if (f.atWrite !== undefined && f.atWrite > writeCount)
+      issues.push({
+        path: `faults[${i}].atWrite`,
+        message: `${f.atWrite} is beyond the last write of the log; allowed 0..${writeCount} (${writeCount} writes)`,
+      });
+    if (f.atMark !== undefined) {
+      const marks = log.marks.filter((m) => m.name === f.atMark);
+      const occ = f.markOccurrence ?? 0;
+      const mark = marks[occ];
+      if (!mark) {
+        const names = [...new Set(log.marks.map((m) => m.name))];
+        issues.push({
+          path: `faults[${i}].atMark`,
+          message: `mark '${f.atMark}' (occurrence ${occ}) not in the log (${marks.length} found); marks: ${names.join(", ") || "none"}`,
+        });
+      } else {
+        const at = writesBeforeSeq(log, mark.seq) + (f.offsetWrites ?? 0);
+        if (at > writeCount)
+          issues.push({
+            path: `faults[${i}].offsetWrites`,
+            message: `mark '${f.atMark}' + ${f.offsetWrites ?? 0} writes = write ${at}, beyond the last write; allowed 0..${writeCount - writesBeforeSeq(log, mark.seq)}`,
+          });
+      }
+    }
+    if (f.atTimeMicros !== undefined) {
+      const end = log.ops.length > 0 ? log.ops[log.ops.length - 1].timeMicros : 0;
+      if (f.atTimeMicros > end)
+        issues.push({
+          path: `faults[${i}].atTimeMicros`,
+          message: `${f.atTimeMicros} µs is after the end of the log; allowed 0..${end}`,
+        });
+    }
+  });
+  if (issues.length > 0) throw new FaultPlanError(issues, source);
+}
