@@ -16,6 +16,8 @@
  *   `FF D8` and carry a baseline SOF0, so the load-time header check treats them alike.
  * - Colour conversion and quantisation rounding differ slightly (pixel values, not structure).
  */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import jpeg from "jpeg-js";
 import { PyOSError, ValueError } from "./py-errors.ts";
 
@@ -170,11 +172,58 @@ export function encodeJpeg(img: Image, quality: number): Uint8Array {
     }
   }
   try {
-    const out = jpeg.encode({ width, height, data: rgba }, quality);
-    return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
+    const encoder = sharedEncoder();
+    const out = encoder
+      ? encoder.encode({ width, height, data: rgba }, quality)
+      : jpeg.encode({ width, height, data: rgba }, quality).data;
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   } catch {
     throw new PyOSError("Compression Failed!");
   }
+}
+
+interface JpegJsEncoder {
+  encode(image: { width: number; height: number; data: Uint8Array }, quality: number): Buffer;
+}
+
+let encoderCache: JpegJsEncoder | null | undefined;
+
+/**
+ * One reused jpeg-js `JPEGEncoder` instance. `jpeg.encode()` builds a new encoder per call, and its
+ * table set-up (~25 ms) costs more than encoding a QVGA frame; the class is not exported, so it is
+ * taken from jpeg-js's own encoder.js. The instance resets its output and DC predictors on every
+ * `encode` and recomputes the quantisation tables when the quality changes, so its output is
+ * byte-identical to `jpeg.encode()` (checked once here; on any mismatch or failure the plain
+ * `jpeg.encode()` is used).
+ */
+function sharedEncoder(): JpegJsEncoder | null {
+  if (encoderCache !== undefined) return encoderCache;
+  encoderCache = null;
+  try {
+    const require = createRequire(import.meta.url);
+    const source = readFileSync(require.resolve("jpeg-js/lib/encoder.js"), "utf8");
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- evaluates jpeg-js's own file to reach its encoder class
+    const factory = new Function(
+      "module",
+      "exports",
+      "require",
+      "Buffer",
+      `${source}\nreturn JPEGEncoder;`,
+    ) as (...args: unknown[]) => new (quality: number) => JpegJsEncoder;
+    const module = { exports: {} };
+    const Encoder = factory(module, module.exports, require, Buffer);
+    const candidate = new Encoder(50);
+    const probe = { width: 9, height: 9, data: new Uint8Array(9 * 9 * 4).map((_, i) => (i * 31) & 0xff) };
+    for (const q of [50, 90]) {
+      const a = candidate.encode(probe, q);
+      const b = jpeg.encode(probe, q).data;
+      if (!a.equals(b)) return encoderCache;
+    }
+    encoderCache = candidate;
+  } catch {
+    encoderCache = null;
+  }
+  return encoderCache;
 }
 
 /** File formats chosen by `imblib_parse_extension`. */
