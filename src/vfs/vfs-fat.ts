@@ -243,7 +243,6 @@ export class VfsFat {
       this.cwd = [];
       return;
     }
-    // f_getcwd reports the names as stored on disk; keep those.
     const canonical: string[] = [];
     for (let i = 1; i <= r.segments.length; i++) {
       let info: FatEntryInfo;
@@ -257,9 +256,20 @@ export class VfsFat {
         throw e;
       }
       if (!info.isDirectory) throw this.err(MP_ERRNO.ENOENT); // f_chdir: FR_NO_PATH
-      canonical.push(info.name);
+      canonical.push(this.onDiskName(canonical, r.segments[i - 1]));
     }
     this.cwd = canonical;
+  }
+
+  /**
+   * The name of `name` in directory `parent` as stored on disk (f_stat echoes the caller's spelling;
+   * f_getcwd reads the entries back, so `getcwd()` shows the on-disk case).
+   */
+  private onDiskName(parent: readonly string[], name: string): string {
+    const want = normName(name);
+    const entries = this.fat(() => this.engine.readdir(VfsFat.abs(parent)));
+    const hit = entries.find((e) => normName(e.name) === want || normName(e.shortName) === want);
+    return hit ? hit.name : name;
   }
 
   /** `VfsFat.getcwd()` (f_getcwd): `/` or `/dir/sub`. */
@@ -334,4 +344,8 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const norm = (s: string) => s.replace(/[. ]+$/, "").toUpperCase();
   return a.every((s, i) => norm(s) === norm(b[i]));
+}
+
+function normName(s: string): string {
+  return s.replace(/[. ]+$/, "").toUpperCase();
 }
