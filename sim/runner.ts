@@ -1,0 +1,338 @@
+/**
+ * The scenario runner: builds a target, runs the steps, collects the device log, classifies the files
+ * and runs fsck, evaluates `expect`, and optionally runs a crash-state sweep (through an injected
+ * {@link SweepRunner}) or rebuilds one crash state (`--replay`). Returns a versioned result JSON.
+ *
+ * The runner never touches the host file system and reads no host clock: it is deterministic for a
+ * given scenario, seed and target.
+ */
+import { isDeepStrictEqual } from "node:util";
+import type { OutcomeClass, ScenarioTarget, StepResult, TargetCapability } from "./target.ts";
+import { DEFAULT_SWEEP_PLAN } from "./scenario-schema.ts";
+import type { FaultEntry, FileExpectation, Scenario, SweepClass, SweepPlan } from "./scenario-schema.ts";
+import { STEP_SPECS } from "./steps.ts";
+import { checkSweepBounds, sweepSection } from "./shard.ts";
+import type { Check, ShardSpec, SweepPartial, SweepSection } from "./shard.ts";
+
+/** Version tag of {@link ScenarioResult}; bump when its shape changes. */
+export const RESULT_FORMAT = "cardsim-result/1";
+
+/** One fsck finding (src/fat fsck); `kind` is what `expect.fsck` lists (e.g. `lost-clusters`). */
+export interface FsckFinding {
+  kind: string;
+  message: string;
+  path?: string;
+}
+
+/**
+ * What the runner needs beyond {@link ScenarioTarget}: the oracles run at the end of a scenario.
+ * Kept small so a board target (serial) can implement it by reading the card back.
+ */
+export interface SimulationTarget extends ScenarioTarget {
+  /**
+   * Outcome class of each path (absolute, e.g. `/sdcard/x.jpg`) after the run: compared with what
+   * the scenario meant to write; `absent` when the file does not exist.
+   */
+  classify(paths: readonly string[]): Promise<Record<string, OutcomeClass | "absent">>;
+  /** Read-only check of the card's FAT volume; [] when clean. */
+  fsck(): Promise<FsckFinding[]>;
+  /** The whole card image as it is now (capability `card-image`). */
+  cardImage?(): Promise<Uint8Array>;
+}
+
+/** Options a target is built with (the rest comes from the scenario: device, card, pipeline, faults). */
+export interface TargetOptions {
+  /** Seed of the run (the scenario's, or `--seed`). */
+  seed: number;
+}
+
+/** Builds a fresh target for one run. */
+export type TargetFactory = (scenario: Scenario, options: TargetOptions) => Promise<SimulationTarget>;
+
+/** Options of {@link SweepRunner.run}. */
+export interface SweepRunOptions {
+  seed: number;
+  /** The plan to sweep (the scenario's `sweep` block or the default, with `sample` applied). */
+  plan: SweepPlan;
+  /** Check only this part of the states; the split must not depend on anything but the plan. */
+  shard?: ShardSpec;
+  /** Called as states are checked (`done` of `total` for this shard); for progress bars only. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One crash state rebuilt by `--replay`. */
+export interface ReplayResult {
+  replayId: string;
+  cut: number;
+  policy: string;
+  torn: string;
+  /** The state's class (its worst file, or `unmountable`). */
+  class: SweepClass;
+  files: Record<string, FileExpectation>;
+  fsck: FsckFinding[];
+  /** Device log of the reboot and checks, when the target keeps one. */
+  log?: string[];
+  /** The crash state's card image, when asked for. */
+  cardImage?: Uint8Array;
+}
+
+/**
+ * Crash-state exploration, implemented by the simulator (ARCHITECTURE.md, "Crash states"). Each state
+ * is counted once, under the class of its worst file (`unmountable` when the volume does not mount).
+ */
+export interface SweepRunner {
+  run(scenario: Scenario, options: SweepRunOptions): Promise<SweepPartial>;
+  replay(
+    scenario: Scenario,
+    replayId: string,
+    options: { seed: number; wantCardImage: boolean },
+  ): Promise<ReplayResult>;
+}
+
+/** The replay section of a result (the state, without its card image). */
+export type ReplaySection = Omit<ReplayResult, "cardImage" | "files" | "fsck" | "log">;
+
+/** The versioned result of one run. */
+export interface ScenarioResult {
+  format: typeof RESULT_FORMAT;
+  scenario: string;
+  seed: number;
+  target: string;
+  pipeline: string;
+  firmware: string;
+  faults: FaultEntry[];
+  steps: StepResult[];
+  log: string[];
+  /** Outcome class per path, sorted by path. */
+  files: Record<string, FileExpectation>;
+  fsck: FsckFinding[];
+  expectations: { passed: boolean; checks: Check[]; failures: string[] };
+  sweep?: SweepSection;
+  replay?: ReplaySection;
+}
+
+/** The target lacks a capability the scenario needs. */
+export class CapabilityError extends Error {
+  override name = "CapabilityError";
+}
+
+/** Options of {@link runScenario}. */
+export interface RunOptions {
+  /** Overrides the scenario's seed (`--seed`). */
+  seed?: number;
+  /** Run a sweep even without a `sweep` block (`--sweep`); a scenario with one always sweeps. */
+  sweep?: boolean;
+  /** Check only `sample` states, drawn deterministically by the sweep runner (overrides the plan's). */
+  sample?: number;
+  shard?: ShardSpec;
+  /** Rebuild this crash state instead of running the steps (`--replay`). */
+  replay?: string;
+  sweepRunner?: SweepRunner;
+  /** Receives the final card image (or the replayed state's) when set (`--save-card`). */
+  onCardImage?: (image: Uint8Array) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The sweep plan a run uses, or undefined when it does not sweep. */
+export function effectivePlan(
+  scenario: Scenario,
+  options: Pick<RunOptions, "sweep" | "sample" | "shard">,
+): SweepPlan | undefined {
+  if (!scenario.sweep && !options.sweep && !options.shard) return undefined;
+  const plan: SweepPlan = { ...(scenario.sweep ?? DEFAULT_SWEEP_PLAN) };
+  if (options.sample !== undefined) plan.sample = options.sample;
+  return plan;
+}
+
+function requiredCapabilities(
+  scenario: Scenario,
+  options: RunOptions,
+  sweeping: boolean,
+): Map<TargetCapability, string> {
+  const need = new Map<TargetCapability, string>();
+  scenario.steps.forEach((s, i) => {
+    const cap = (STEP_SPECS[s.op] as { needs?: TargetCapability }).needs;
+    if (cap && !need.has(cap)) need.set(cap, `step ${i} (${s.op})`);
+  });
+  if (scenario.faults.length > 0) need.set("fault-injection", "faults");
+  if (sweeping || options.replay !== undefined)
+    need.set("crash-sweep", options.replay !== undefined ? "--replay" : "the sweep");
+  if (options.onCardImage) need.set("card-image", "--save-card");
+  return need;
+}
+
+function stepStatus(r: StepResult): string {
+  return r.status === "ok" ? "ok" : `${r.error?.type ?? "Error"}: ${r.error?.message ?? ""}`;
+}
+
+/** Evaluates everything in `expect` but the sweep bounds. */
+export function checkExpectations(
+  scenario: Scenario,
+  actual: Pick<ScenarioResult, "steps" | "log" | "files" | "fsck">,
+): Check[] {
+  const e = scenario.expect;
+  const checks: Check[] = [];
+  for (const [path, expected] of Object.entries(e.files ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const got = actual.files[path] ?? "absent";
+    checks.push({ name: `files ${path}`, passed: got === expected, expected, actual: got });
+  }
+  if (e.log)
+    checks.push({
+      name: "log",
+      passed: isDeepStrictEqual(e.log, actual.log),
+      expected: e.log,
+      actual: actual.log,
+    });
+  for (const line of e.logContains ?? [])
+    checks.push({
+      name: "logContains",
+      passed: actual.log.includes(line),
+      expected: line,
+      actual: actual.log.includes(line) ? line : null,
+    });
+  if (e.fsck !== undefined) {
+    const kinds = [...new Set(actual.fsck.map((f) => f.kind))].sort();
+    if (e.fsck === "clean")
+      checks.push({
+        name: "fsck",
+        passed: kinds.length === 0,
+        expected: "clean",
+        actual: kinds.length ? kinds : "clean",
+      });
+    else {
+      const want = [...new Set(e.fsck)].sort();
+      checks.push({
+        name: "fsck",
+        passed: isDeepStrictEqual(want, kinds),
+        expected: want,
+        actual: kinds.length ? kinds : "clean",
+      });
+    }
+  }
+  for (const [key, expected] of Object.entries(e.steps ?? {})) {
+    const index = Number(key);
+    const label = scenario.steps[index]?.label;
+    const r = actual.steps.find((s) => s.index === index);
+    const got = r ? stepStatus(r) : "not run";
+    checks.push({
+      name: `step ${index}${label ? ` (${label})` : ""}`,
+      passed: got === expected,
+      expected,
+      actual: got,
+    });
+  }
+  return checks;
+}
+
+function failureText(c: Check): string {
+  return `${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(c.actual)}`;
+}
+
+/** `{ passed, checks, failures }` from a list of checks. */
+export function summarizeChecks(checks: Check[]): ScenarioResult["expectations"] {
+  const failures = checks.filter((c) => !c.passed).map(failureText);
+  return { passed: failures.length === 0, checks, failures };
+}
+
+function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function sortFindings(f: FsckFinding[]): FsckFinding[] {
+  const key = (x: FsckFinding): string => `${x.kind}\u0000${x.path ?? ""}\u0000${x.message}`;
+  return [...f].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/**
+ * Runs `scenario` on a target built by `create`. Device errors are results; a missing capability or
+ * sweep runner throws {@link CapabilityError} (bad input for the CLI).
+ */
+export async function runScenario(
+  scenario: Scenario,
+  create: TargetFactory,
+  options: RunOptions = {},
+): Promise<ScenarioResult> {
+  const seed = options.seed ?? scenario.seed;
+  const plan = options.replay === undefined ? effectivePlan(scenario, options) : undefined;
+  if ((plan || options.replay !== undefined) && !options.sweepRunner)
+    throw new CapabilityError(
+      "this target has no sweep runner: --sweep, --shard and --replay are not available",
+    );
+
+  const target = await create(scenario, { seed });
+  try {
+    const missing = [...requiredCapabilities(scenario, options, plan !== undefined)].filter(
+      ([cap]) => !target.capabilities.has(cap),
+    );
+    if (missing.length)
+      throw new CapabilityError(
+        `target '${target.name}' cannot run scenario '${scenario.name}': ` +
+          missing.map(([cap, why]) => `${why} needs capability '${cap}'`).join("; "),
+      );
+    const base = {
+      format: RESULT_FORMAT,
+      scenario: scenario.name,
+      seed,
+      target: target.name,
+      pipeline: scenario.pipeline,
+      firmware: scenario.device.firmware,
+      faults: scenario.faults,
+    } as const;
+
+    if (options.replay !== undefined) {
+      const runner = options.sweepRunner as SweepRunner;
+      const r = await runner.replay(scenario, options.replay, {
+        seed,
+        wantCardImage: options.onCardImage !== undefined,
+      });
+      if (r.cardImage && options.onCardImage) options.onCardImage(r.cardImage);
+      return {
+        ...base,
+        steps: [],
+        log: r.log ?? [],
+        files: sortedRecord(r.files),
+        fsck: sortFindings(r.fsck),
+        expectations: summarizeChecks([]),
+        replay: { replayId: r.replayId, cut: r.cut, policy: r.policy, torn: r.torn, class: r.class },
+      };
+    }
+
+    const steps: StepResult[] = [];
+    for (let i = 0; i < scenario.steps.length; i++) {
+      const { label: _label, ...step } = scenario.steps[i];
+      steps.push(await target.runStep(step, i));
+    }
+    const log = await target.deviceLog();
+    const paths = new Set<string>(Object.keys(scenario.expect.files ?? {}));
+    for (const s of steps) for (const f of s.files) if (f.path.startsWith("/")) paths.add(f.path);
+    const files = sortedRecord(await target.classify([...paths].sort()));
+    const fsck = sortFindings(await target.fsck());
+    if (options.onCardImage && target.cardImage) options.onCardImage(await target.cardImage());
+
+    const checks = checkExpectations(scenario, { steps, log, files, fsck });
+    let sweep: SweepSection | undefined;
+    if (plan) {
+      const runner = options.sweepRunner as SweepRunner;
+      const partial = await runner.run(scenario, {
+        seed,
+        plan,
+        ...(options.shard ? { shard: options.shard } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      sweep = sweepSection(plan, [partial], scenario.expect.sweep, options.shard);
+      // A shard's totals are partial: its bounds are checked after `cardsim merge`.
+      if (!options.shard) checks.push(...checkSweepBounds(sweep, scenario.expect.sweep));
+    }
+    return {
+      ...base,
+      steps,
+      log,
+      files,
+      fsck,
+      expectations: summarizeChecks(checks),
+      ...(sweep ? { sweep } : {}),
+    };
+  } finally {
+    await target.close();
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * `cardsim scenario ...` and `cardsim merge ...` (dispatched from sim/cli.ts).
+ *
+ * Exit codes: 0 pass; 1 expectation failure or golden mismatch/missing; 2 bad input (unknown
+ * scenario, malformed scenario or golden, bad flags, a target that cannot run the scenario).
+ * Nothing is written except the outputs asked for (--out, --junit, --save-card, --update-golden).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import {
+  firstSentence,
+  listScenarioNames,
+  loadScenario,
+  ScenarioError,
+  UnknownScenarioError,
+} from "./scenario-schema.ts";
+import { formatStepVocabulary } from "./steps.ts";
+import { CapabilityError, RESULT_FORMAT, runScenario, summarizeChecks } from "./runner.ts";
+import type { ScenarioResult } from "./runner.ts";
+import { compareGolden, GoldenError, goldenText, readGolden } from "./golden.ts";
+import type { GoldenStatus } from "./golden.ts";
+import { formatHuman, formatJUnit, ProgressBar } from "./report.ts";
+import { checkSweepBounds, MergeError, mergeSweepSections, parseShard, SWEEP_CHECK_PREFIX } from "./shard.ts";
+import { getFaultValidator, getTarget, loadTargetPlugins, registeredTargetNames } from "./targets.ts";
+
+/** Where the CLI reads and writes; tests pass their own. */
+export interface CliEnv {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Whether stdout is a terminal (the sweep progress bar is drawn only then). */
+  isTTY: boolean;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+  /** Host milliseconds, for the progress bar's ETA only. */
+  nowMillis: () => number;
+  /** Import sim/simulated-target.ts when present (default true). */
+  loadPlugins: boolean;
+}
+
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+function defaultEnv(): CliEnv {
+  return {
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    isTTY: process.stdout.isTTY === true,
+    cwd: process.cwd(),
+    // UI only (progress ETA); results never see the host clock.
+    nowMillis: () => Number(process.hrtime.bigint() / 1_000_000n),
+    loadPlugins: true,
+  };
+}
+
+const SCENARIO_USAGE = `usage: cardsim scenario NAME [options]
+       cardsim scenario --list | --list-steps
+
+options:
+  --seed N            override the scenario's seed (the golden is then not compared)
+  --json              print the result JSON instead of the summary
+  --out FILE          also write the result JSON to FILE (shards: input of cardsim merge)
+  --junit FILE        write a JUnit XML report
+  --save-card FILE    write the final card image (with --replay: the crash state's)
+  --sweep             sweep crash states (default plan when the scenario has no sweep block)
+  --sample N          check only N sampled crash states
+  --shard i/n         check part i of n of the sweep (implies --sweep)
+  --replay ID         rebuild one crash state (an ID from a sweep report)
+  --update-golden     rewrite golden/NAME.json from this run
+  --target NAME       target to run on (default sim)
+  --scenarios DIR     scenario directory (default <repo>/scenarios)
+  --golden DIR        golden directory (default <repo>/golden)
+`;
+
+const MERGE_USAGE = `usage: cardsim merge FILE... [--json] [--out FILE] [--junit FILE]
+  merges the --out results of the shards of one sweep (cardsim scenario NAME --shard i/n --out FILE)
+`;
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function parse<T extends ParseArgsConfig["options"]>(args: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${usage}`);
+  }
+}
+
+function intFlag(
+  name: string,
+  v: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+    throw new UsageError(`--${name}: expected an integer ${min}..${max}, got '${v}'`);
+  return Number(v);
+}
+
+/** A path for messages: relative to cwd when inside it, so messages carry no host paths. */
+function shown(cwd: string, file: string): string {
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+}
+
+function writeOutput(env: CliEnv, file: string, data: string | Uint8Array): void {
+  const path = resolve(env.cwd, file);
+  try {
+    writeFileSync(path, data);
+  } catch (e) {
+    throw new UsageError(`cannot write ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (
+      e instanceof UsageError ||
+      e instanceof ScenarioError ||
+      e instanceof UnknownScenarioError ||
+      e instanceof GoldenError ||
+      e instanceof CapabilityError ||
+      e instanceof MergeError
+    ) {
+      env.stderr(`cardsim: ${e.message.trimEnd()}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+/** `cardsim scenario ...`; returns the exit code. */
+export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> = {}): Promise<number> {
+  const env = { ...defaultEnv(), ...envOverride };
+  return runCli(env, async () => {
+    const { values, positionals } = parse(
+      args,
+      {
+        seed: { type: "string" },
+        json: { type: "boolean" },
+        out: { type: "string" },
+        junit: { type: "string" },
+        "save-card": { type: "string" },
+        sweep: { type: "boolean" },
+        sample: { type: "string" },
+        shard: { type: "string" },
+        replay: { type: "string" },
+        "update-golden": { type: "boolean" },
+        target: { type: "string" },
+        scenarios: { type: "string" },
+        golden: { type: "string" },
+        list: { type: "boolean" },
+        "list-steps": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      SCENARIO_USAGE,
+    );
+    if (values.help) {
+      env.stdout(SCENARIO_USAGE);
+      return 0;
+    }
+    const scenarioDir = resolve(env.cwd, values.scenarios ?? join(REPO_ROOT, "scenarios"));
+    const goldenDir = resolve(env.cwd, values.golden ?? join(REPO_ROOT, "golden"));
+    if (env.loadPlugins) await loadTargetPlugins();
+    const validateFaults = getFaultValidator();
+    const parseOptions = (name: string) => ({
+      ...(validateFaults ? { validateFaults } : {}),
+      displayFile: shown(env.cwd, join(scenarioDir, `${name}.yaml`)),
+    });
+
+    if (values["list-steps"]) {
+      env.stdout(`${formatStepVocabulary()}\n`);
+      return 0;
+    }
+    if (values.list) {
+      const names = listScenarioNames(scenarioDir);
+      if (names.length === 0) throw new UsageError(`no scenarios in ${shown(env.cwd, scenarioDir)}`);
+      const width = Math.max(...names.map((n) => n.length));
+      let bad = 0;
+      for (const name of names) {
+        try {
+          const s = loadScenario(scenarioDir, name, parseOptions(name));
+          env.stdout(`${name.padEnd(width)}  ${firstSentence(s.description)}\n`);
+        } catch (e) {
+          if (!(e instanceof ScenarioError)) throw e;
+          bad++;
+          env.stdout(`${name.padEnd(width)}  (invalid)\n`);
+          env.stderr(`cardsim: ${e.message}\n`);
+        }
+      }
+      return bad ? 2 : 0;
+    }
+
+    if (positionals.length !== 1)
+      throw new UsageError(
+        `${positionals.length ? "expected one scenario name" : "missing scenario name"}\n${SCENARIO_USAGE}`,
+      );
+    const name = positionals[0];
+    const seed = intFlag("seed", values.seed, 0, 0xffffffff);
+    const sample = intFlag("sample", values.sample, 1);
+    let shard;
+    if (values.shard !== undefined) {
+      const s = parseShard(values.shard);
+      if (typeof s === "string") throw new UsageError(s);
+      shard = s;
+    }
+    if (values.replay !== undefined && (values.sweep || shard || sample !== undefined))
+      throw new UsageError(
+        "--replay rebuilds one state: it does not combine with --sweep, --shard or --sample",
+      );
+
+    const scenario = loadScenario(scenarioDir, name, parseOptions(name));
+    const targetName = values.target ?? "sim";
+    const registration = getTarget(targetName);
+    if (!registration) {
+      const known = registeredTargetNames();
+      throw new UsageError(
+        targetName === "sim" && known.length === 0
+          ? "no simulated target registered (sim/simulated-target.ts is not there yet)"
+          : `no target '${targetName}'; registered: ${known.join(", ") || "none"}`,
+      );
+    }
+
+    // The golden is the canonical run: the scenario's own seed, whole sweep (if it has one), no replay.
+    const notCanonical =
+      seed !== undefined && seed !== scenario.seed
+        ? "--seed differs from the scenario's seed"
+        : shard
+          ? "a shard is partial (compare after cardsim merge)"
+          : values.replay !== undefined
+            ? "--replay"
+            : values.sweep && !scenario.sweep
+              ? "--sweep on a scenario without a sweep block"
+              : sample !== undefined && sample !== scenario.sweep?.sample
+                ? "--sample differs from the scenario's"
+                : undefined;
+    if (values["update-golden"] && notCanonical)
+      throw new UsageError(`--update-golden needs the scenario's own run, not this one: ${notCanonical}`);
+    const goldenFile = join(goldenDir, `${name}.json`);
+    const goldenShown = shown(env.cwd, goldenFile);
+    const golden = notCanonical || values["update-golden"] ? undefined : readGolden(goldenFile, goldenShown);
+
+    const bar = env.isTTY ? new ProgressBar(env.stderr, env.nowMillis) : undefined;
+    let card: Uint8Array | undefined;
+    const result = await runScenario(scenario, registration.create, {
+      ...(seed !== undefined ? { seed } : {}),
+      ...(values.sweep ? { sweep: true } : {}),
+      ...(sample !== undefined ? { sample } : {}),
+      ...(shard ? { shard } : {}),
+      ...(values.replay !== undefined ? { replay: values.replay } : {}),
+      ...(registration.sweep ? { sweepRunner: registration.sweep } : {}),
+      ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
+      ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
+    });
+    bar?.done();
+
+    let status: GoldenStatus;
+    if (notCanonical) status = { state: "skipped", reason: notCanonical };
+    else if (values["update-golden"]) {
+      try {
+        mkdirSync(dirname(goldenFile), { recursive: true });
+        writeFileSync(goldenFile, goldenText(result));
+      } catch (e) {
+        throw new UsageError(`cannot write ${goldenShown}: ${(e as Error).message}`);
+      }
+      status = { state: "updated", file: goldenShown };
+    } else if (!golden) status = { state: "missing", file: goldenShown };
+    else status = compareGolden(result, golden, goldenShown);
+
+    return emit(env, result, status, {
+      json: values.json,
+      out: values.out,
+      junit: values.junit,
+      card: values["save-card"],
+      cardImage: card,
+    });
+  });
+}
+
+function emit(
+  env: CliEnv,
+  result: ScenarioResult,
+  golden: GoldenStatus | undefined,
+  o: {
+    json?: boolean | undefined;
+    out?: string | undefined;
+    junit?: string | undefined;
+    card?: string | undefined;
+    cardImage?: Uint8Array | undefined;
+  },
+): number {
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  if (o.out !== undefined) writeOutput(env, o.out, json);
+  if (o.junit !== undefined)
+    writeOutput(env, o.junit, formatJUnit([{ result, ...(golden ? { golden } : {}) }]));
+  if (o.card !== undefined) {
+    if (!o.cardImage) throw new UsageError("--save-card: the target gave no card image");
+    writeOutput(env, o.card, o.cardImage);
+  }
+  if (o.json) {
+    env.stdout(json);
+    // stdout stays pure JSON; the golden verdict goes to stderr.
+    if (golden && golden.state !== "match" && golden.state !== "skipped")
+      env.stderr(formatHumanGolden(golden));
+  } else env.stdout(formatHuman(result, golden));
+  const goldenFailed = golden?.state === "mismatch" || golden?.state === "missing";
+  return result.expectations.passed && !goldenFailed ? 0 : 1;
+}
+
+function formatHumanGolden(g: GoldenStatus): string {
+  if (g.state === "mismatch") return `golden: MISMATCH ${g.file}\n${g.diff}`;
+  if (g.state === "missing") return `golden: MISSING ${g.file} (create it with --update-golden)\n`;
+  return g.state === "updated" ? `golden: updated ${g.file}\n` : "";
+}
+
+function readResultFile(env: CliEnv, file: string): ScenarioResult {
+  let text: string;
+  try {
+    text = readFileSync(resolve(env.cwd, file), "utf8");
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    let at = "1:1";
+    if (pos) {
+      const before = text.slice(0, Number(pos[1])).split("\n");
+      at = `${before.length}:${before[before.length - 1].length + 1}`;
+    }
+    throw new UsageError(`${file}:${at}: malformed JSON: ${msg.replace(/ in JSON at position.*$/, "")}`);
+  }
+  if (value === null || typeof value !== "object" || (value as { format?: unknown }).format !== RESULT_FORMAT)
+    throw new UsageError(
+      `${file}:1:1: format: expected "${RESULT_FORMAT}" (a result written by cardsim scenario --out)`,
+    );
+  return value as ScenarioResult;
+}
+
+/** `cardsim merge FILE...`; returns the exit code. */
+export async function mergeMain(args: string[], envOverride: Partial<CliEnv> = {}): Promise<number> {
+  const env = { ...defaultEnv(), ...envOverride };
+  return runCli(env, () => {
+    const { values, positionals } = parse(
+      args,
+      {
+        json: { type: "boolean" },
+        out: { type: "string" },
+        junit: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      MERGE_USAGE,
+    );
+    if (values.help) {
+      env.stdout(MERGE_USAGE);
+      return Promise.resolve(0);
+    }
+    if (positionals.length === 0) throw new UsageError(`no result files given\n${MERGE_USAGE}`);
+    const results = positionals.map((f) => readResultFile(env, f));
+    const sweep = mergeSweepSections(results, positionals);
+    // Shard 1 carries the same base run as every shard; sweep-bound checks are redone on the totals.
+    const base = results.find((r) => r.sweep?.shard?.index === 1) ?? results[0];
+    const checks = base.expectations.checks.filter((c) => !c.name.startsWith(SWEEP_CHECK_PREFIX));
+    checks.push(...checkSweepBounds(sweep, sweep.bounds));
+    const merged: ScenarioResult = { ...base, expectations: summarizeChecks(checks), sweep };
+    return Promise.resolve(
+      emit(env, merged, undefined, { json: values.json, out: values.out, junit: values.junit }),
+    );
+  });
+}
