@@ -47,9 +47,9 @@ describe("power cut", () => {
 
   it("at a mark + offset counts writes after the mark", () => {
     const { dev, f } = faulty([{ kind: "power-cut", atMark: "m", offsetWrites: 1 }]);
-    const steps: Step[] = [STEPS[0]!, { op: "mark", name: "m" }, ...STEPS.slice(1)];
+    const steps: Step[] = [STEPS[0], { op: "mark", name: "m" }, ...STEPS.slice(1)];
     run(f, steps, (n) => f.mark(n));
-    expect(f.events[0]!.writeIndex).toBe(2);
+    expect(f.events[0].writeIndex).toBe(2);
     expect(sectors(dev, 20, 4)).toEqual(pattern(2, 4));
     expect(sectors(dev, 30)).toEqual(old(30));
   });
@@ -80,7 +80,7 @@ describe("power cut", () => {
     expect(f.writeblocks(1, pattern(1, 1))).toBe(0);
     clock.advance(2000);
     expect(f.events[0]).toMatchObject({ kind: "power-cut", timeMicros: 1000 });
-    expect(f.events[0]!.writeIndex).toBeUndefined();
+    expect(f.events[0].writeIndex).toBeUndefined();
     expect(f.writeblocks(2, pattern(2, 1))).toBe(-ERRNO.EIO);
   });
 
@@ -172,7 +172,7 @@ describe("unsynced-write policies", () => {
       3,
       many,
     );
-    const fates = f.events[0]!.cut!.epochFates;
+    const fates = f.events[0].cut!.epochFates;
     expect(fates).toHaveLength(30);
     const seen = new Set<string>();
     fates.forEach(({ writeIndex, fate }) => {
@@ -194,12 +194,12 @@ describe("unsynced-write policies", () => {
       { kind: "unsynced-writes", policy: "reorder", keep: 4 },
     ];
     const a = faultyRun(plan, 3, many);
-    const kept = a.f.events[0]!.cut!.epochFates.filter((x) => x.fate === "kept").map((x) => x.writeIndex);
+    const kept = a.f.events[0].cut!.epochFates.filter((x) => x.fate === "kept").map((x) => x.writeIndex);
     expect(kept).toHaveLength(4);
     for (let i = 0; i < 10; i++)
       expect(sectors(a.dev, 100 + i)).toEqual(kept.includes(i) ? pattern(10 + i, 1) : old(100 + i));
     const b = faultyRun(plan, 4, many);
-    const keptB = b.f.events[0]!.cut!.epochFates.filter((x) => x.fate === "kept").map((x) => x.writeIndex);
+    const keptB = b.f.events[0].cut!.epochFates.filter((x) => x.fate === "kept").map((x) => x.writeIndex);
     expect(keptB).not.toEqual(kept); // another seed, another permutation
   });
 });
@@ -210,7 +210,7 @@ describe("bit flips in unsynced data", () => {
       { kind: "power-cut", atWrite: 3 },
       { kind: "bit-flip", count: 5 },
     ]);
-    const flips = f.events[0]!.cut!.bitFlips;
+    const flips = f.events[0].cut!.bitFlips;
     expect(flips).toHaveLength(5);
     const expected = new Map<number, Uint8Array>();
     const clean = (lba: number): Uint8Array =>
@@ -246,7 +246,7 @@ describe("collateral damage", () => {
       7,
       steps,
     );
-    expect(f.events[0]!.cut!.collateralSectors).toEqual([9, 8, 12, 13, 14, 15]);
+    expect(f.events[0].cut!.collateralSectors).toEqual([9, 8, 12, 13, 14, 15]);
     expect(sectors(dev, 0, 8)).toEqual(pattern(1, 16).subarray(0, 8 * SS));
     for (const s of [8, 9, 12, 13, 14, 15]) expect(sectors(dev, s)).toEqual(new Uint8Array(SS).fill(0xff));
     expect(sectors(dev, 10, 2)).toEqual(pattern(1, 16).subarray(10 * SS, 12 * SS)); // in flight, nothing persisted
