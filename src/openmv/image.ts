@@ -178,7 +178,7 @@ export function encodeJpeg(img: Image, quality: number): Uint8Array {
       : jpeg.encode({ width, height, data: rgba }, quality).data;
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   } catch {
-    throw new PyOSError("Compression Failed!");
+    throw PyOSError("Compression Failed!");
   }
 }
 
@@ -249,18 +249,18 @@ export function parseExtension(path: string, format: PixFormat): SaveFormat | un
     if (p.endsWith(".jpg")) return "jpg";
     if (p.endsWith(".png")) return "png";
     if (p.endsWith(".bmp")) {
-      if (format === "JPEG") throw new PyOSError("Image is not BMP!");
+      if (format === "JPEG") throw PyOSError("Image is not BMP!");
       return "bmp";
     }
     if (p.endsWith(".ppm")) {
-      if (format !== "RGB565") throw new PyOSError("Image is not PPM!");
+      if (format !== "RGB565") throw PyOSError("Image is not PPM!");
       return "pnm";
     }
     if (p.endsWith(".pgm")) {
-      if (format !== "GRAYSCALE") throw new PyOSError("Image is not PGM!");
+      if (format !== "GRAYSCALE") throw PyOSError("Image is not PGM!");
       return "pnm";
     }
-    if (p.endsWith(".raw")) throw new PyOSError("Image is not BAYER!"); // no Bayer images in this model
+    if (p.endsWith(".raw")) throw PyOSError("Image is not BAYER!"); // no Bayer images in this model
   }
   return undefined;
 }
@@ -274,7 +274,7 @@ export function parseExtension(path: string, format: PixFormat): SaveFormat | un
  */
 export function planSave(path: string, format: PixFormat, quality = 50): SavePlan {
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
-    throw new PyOSError("Error: 1 <= quality <= 100!");
+    throw PyOSError("Error: 1 <= quality <= 100!");
   }
   const f = parseExtension(path, format);
   if (f !== undefined) return { path, format: f };
@@ -371,13 +371,13 @@ export interface ImageHeader {
  */
 export function checkImageHeader(reader: ByteReader): ImageHeader {
   const magic = reader.read(0, 4);
-  if (magic.length < 4) throw new PyOSError("Failed to read requested bytes!");
+  if (magic.length < 4) throw PyOSError("Failed to read requested bytes!");
   if (magic[0] === 0x50 && [0x32, 0x33, 0x35, 0x36].includes(magic[1])) return { format: "pnm" };
   if (magic[0] === 0x42 && magic[1] === 0x4d) return { format: "bmp" };
   if (magic[0] === 0xff && magic[1] === 0xd8) return readJpegGeometry(reader);
   if (magic[0] === 0x89 && magic[1] === 0x50 && magic[2] === 0x4e && magic[3] === 0x47)
     return { format: "png" };
-  throw new PyOSError("Unsupported format!");
+  throw PyOSError("Unsupported format!");
 }
 
 /** {@link checkImageHeader} over a whole buffer. */
@@ -389,7 +389,7 @@ function readJpegGeometry(reader: ByteReader): ImageHeader {
   let pos = 0;
   const word = (): number => {
     const b = reader.read(pos, 2);
-    if (b.length < 2) throw new PyOSError("Failed to read requested bytes!");
+    if (b.length < 2) throw PyOSError("Failed to read requested bytes!");
     pos += 2;
     return (b[0] << 8) | b[1];
   };
@@ -406,7 +406,7 @@ function readJpegGeometry(reader: ByteReader): ImageHeader {
       const size = word();
       if (isSof(header)) {
         const b = reader.read(pos, 1);
-        if (b.length < 1) throw new PyOSError("Failed to read requested bytes!");
+        if (b.length < 1) throw PyOSError("Failed to read requested bytes!");
         pos += 1;
         const height = word();
         const width = word();
@@ -415,7 +415,7 @@ function readJpegGeometry(reader: ByteReader): ImageHeader {
       // file_seek(fp, f_tell(fp) + size - 2); f_lseek clamps to the file size in read mode.
       pos = Math.min(reader.size, pos + size - 2);
     } else {
-      throw new PyOSError("File corrupted!");
+      throw PyOSError("File corrupted!");
     }
   }
 }

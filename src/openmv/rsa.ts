@@ -19,7 +19,7 @@
  */
 import forge from "node-forge";
 import type { Prng } from "../clock/index.ts";
-import { PyException, ValueError } from "./py-errors.ts";
+import { OverflowError, PyException, ValueError } from "./py-errors.ts";
 
 type BigInteger = forge.jsbn.BigInteger;
 const BigInt_ = forge.jsbn.BigInteger;
@@ -28,19 +28,12 @@ const BigInt_ = forge.jsbn.BigInteger;
 export class DecryptionError extends PyException {
   readonly pyType = "DecryptionError";
   constructor(message = "Decryption failed") {
-    super(message);
+    super([message]);
     this.name = "DecryptionError";
   }
 }
 
-/** Python `OverflowError`, raised by `pkcs1.encrypt` when the message does not fit the key. */
-export class OverflowError extends PyException {
-  readonly pyType = "OverflowError";
-  constructor(message: string) {
-    super(message);
-    this.name = "OverflowError";
-  }
-}
+export { OverflowError };
 
 /** Decryption behaviour: the board's lax Adafruit-derived library or strict python-rsa. */
 export type RsaDecryptMode = "lax" | "strict";

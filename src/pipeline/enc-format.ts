@@ -40,7 +40,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Prng } from "../clock/index.ts";
 import { aes, MODE_CBC } from "../openmv/ucryptolib.ts";
-import { PyException } from "../openmv/py-errors.ts";
+import { IndexError, PyException } from "../openmv/py-errors.ts";
 import {
   DecryptionError,
   rsaDecrypt,
@@ -60,15 +60,6 @@ export const ENC_V2_MAGIC = Uint8Array.of(0x43, 0x45, 0x4e, 0x43);
 export const ENC_V2_HEADER_BYTES = 16;
 /** v2 tag length in bytes (HMAC-SHA256). */
 export const ENC_V2_TAG_BYTES = 32;
-
-/** Python `IndexError`, raised by the script's unpadding on an empty plaintext. */
-export class IndexError extends PyException {
-  readonly pyType = "IndexError";
-  constructor(message: string) {
-    super(message);
-    this.name = "IndexError";
-  }
-}
 
 /** A `.enc` file that cannot be decrypted, for the CLI and the hardened pipeline. */
 export class EncError extends Error {
