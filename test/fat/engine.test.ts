@@ -1,8 +1,9 @@
+import { rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERRNO, ImageFileBlockDevice, RamBlockDevice, type BlockDevice } from "../../src/block/index.ts";
+import { ERRNO, ImageFileBlockDevice, RamBlockDevice } from "../../src/block/index.ts";
 import { VirtualClock, fatTimestamp } from "../../src/clock/index.ts";
 import { FatError, FRESULT, type FatEngine } from "../../src/fat/fat-engine.ts";
 import { fsck } from "../../src/fat/fsck.ts";
@@ -19,6 +20,7 @@ beforeAll(async () => {
   dir = tempDir();
 });
 afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
   expect(rt.mountedCount).toBe(0);
 });
 
@@ -282,8 +284,8 @@ describe("FatRuntime", () => {
 
 /** A device that fails on demand: returns an errno, or throws (a model bug), on reads or writes. */
 class FailingDevice extends RamBlockDevice {
-  failRead: number | "throw" | 0 = 0;
-  failWrite: number | "throw" | 0 = 0;
+  failRead: number | "throw" = 0;
+  failWrite: number | "throw" = 0;
   override readblocks(n: number, buf: Uint8Array, offset?: number): number {
     if (this.failRead === "throw") throw new Error("model bug");
     if (this.failRead) return -this.failRead;

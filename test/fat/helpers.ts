@@ -71,7 +71,7 @@ export function setFatEntry(
       image[base + 2 * cluster + 1] = (value >> 8) & 0xff;
     } else if (L.fatType === 32) {
       const o = base + 4 * cluster;
-      const old = image[o + 3]! & 0xf0;
+      const old = image[o + 3] & 0xf0;
       image[o] = value & 0xff;
       image[o + 1] = (value >> 8) & 0xff;
       image[o + 2] = (value >> 16) & 0xff;
@@ -79,11 +79,11 @@ export function setFatEntry(
     } else {
       const o = base + cluster + (cluster >> 1);
       if (cluster & 1) {
-        image[o] = (image[o]! & 0x0f) | ((value << 4) & 0xf0);
+        image[o] = (image[o] & 0x0f) | ((value << 4) & 0xf0);
         image[o + 1] = (value >> 4) & 0xff;
       } else {
         image[o] = value & 0xff;
-        image[o + 1] = (image[o + 1]! & 0xf0) | ((value >> 8) & 0x0f);
+        image[o + 1] = (image[o + 1] & 0xf0) | ((value >> 8) & 0x0f);
       }
     }
   }
@@ -112,7 +112,7 @@ export function findRootEntry(image: Uint8Array, L: FatLayout, name83: string): 
   const span = L.fatType === 32 ? L.clusterBytes : L.rootDirSectors * L.bytesPerSector;
   for (let o = start; o < start + span; o += 32) {
     if (image[o] === 0) break;
-    if ((image[o + 11]! & 0x3f) === 0x0f) continue;
+    if ((image[o + 11] & 0x3f) === 0x0f) continue;
     if (String.fromCharCode(...image.subarray(o, o + 11)) === name83) return o;
   }
   throw new Error(`no root entry '${name83}'`);
