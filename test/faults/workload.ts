@@ -28,19 +28,19 @@ export function run(dev: BlockDevice, steps: readonly Step[], mark?: (name: stri
   return i;
 }
 
-/** A workload of `n` writes of 1..4 sectors over a 256-sector device, a sync every few writes, some rewrites. */
+/** A workload of `n` writes of 1..4 sectors over a 256-sector device, a sync after about one write in six, some rewrites. */
 export function workload(n: number, seed = 1): Step[] {
   const steps: Step[] = [];
   let x = seed;
   const rnd = (k: number): number => {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    return (x >>> 8) % k;
+    return (x >>> 16) % k;
   };
   for (let i = 0; i < n; i++) {
     if (i === Math.floor(n / 2)) steps.push({ op: "mark", name: "half" });
     const sectors = 1 + rnd(4);
     steps.push({ op: "write", lba: rnd(256 - sectors), sectors, tag: i + 1 });
-    if (rnd(4) === 0) steps.push({ op: "sync" });
+    if (rnd(6) === 0) steps.push({ op: "sync" });
   }
   return steps;
 }
