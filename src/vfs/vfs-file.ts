@@ -1,5 +1,5 @@
-import type { FatFile } from "../fat/fat-engine.ts";
-import { MP_ERRNO, OSError, withFatErrors } from "./os-error.ts";
+import { FatError, type FatFile } from "../fat/fat-engine.ts";
+import { MP_ERRNO, OSError, fresultToErrno, withFatErrors } from "./os-error.ts";
 import { MemoryError, UnicodeError } from "./py-errors.ts";
 
 /**
@@ -44,6 +44,11 @@ export abstract class VfsFileBase {
     return OSError.of(errno, this.errnoNames);
   }
 
+  /** A FatError as OSError(errno) (hot-path form of {@link withFatErrors}); other errors unchanged. */
+  private mapped(e: unknown): unknown {
+    return e instanceof FatError ? this.oserror(fresultToErrno(e.fresult)) : e;
+  }
+
   private live(): FatFile {
     // FatFs validate() on a closed FIL: FR_INVALID_OBJECT → EINVAL (tests/extmod/vfs_fat_fileio1.py).
     if (this.fil.closed) throw this.oserror(MP_ERRNO.EINVAL);
@@ -53,7 +58,11 @@ export abstract class VfsFileBase {
   /** `file_obj_read`: one f_read; returns the count (0 at end of file). */
   protected rawRead(buf: Uint8Array): number {
     const fil = this.live();
-    return withFatErrors(() => fil.read(buf), this.errnoNames);
+    try {
+      return fil.read(buf);
+    } catch (e) {
+      throw this.mapped(e);
+    }
   }
 
   /** `mp_stream_rw` for reads: repeats f_read until `buf` is full or end of file. */
@@ -138,7 +147,12 @@ export abstract class VfsFileBase {
     let done = 0;
     while (done < bytes.length) {
       const chunk = done === 0 ? bytes : bytes.subarray(done);
-      const n = withFatErrors(() => fil.write(chunk), this.errnoNames);
+      let n: number;
+      try {
+        n = fil.write(chunk);
+      } catch (e) {
+        throw this.mapped(e);
+      }
       // file_obj_write: "The FatFS documentation says that this means disk full."
       if (n !== chunk.length) throw this.oserror(MP_ERRNO.ENOSPC);
       done += n;
