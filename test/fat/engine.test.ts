@@ -1,6 +1,5 @@
-import { rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERRNO, ImageFileBlockDevice, RamBlockDevice } from "../../src/block/index.ts";

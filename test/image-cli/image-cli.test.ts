@@ -1,0 +1,159 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Prng } from "../../src/clock/index.ts";
+import { imageMain } from "../../sim/image-cli.ts";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "cardsim-imgcli-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  const out: Buffer[] = [];
+  let err = "";
+  const code = await imageMain(args, {
+    stdout: (d) => void out.push(Buffer.from(d)),
+    stderr: (t) => void (err += t),
+  });
+  return { code, stdout: Buffer.concat(out), stderr: err };
+}
+
+const sha = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
+const p = (name: string): string => join(dir, name);
+const rand = (seed: number, n: number): Uint8Array => new Prng(seed).fill(new Uint8Array(n));
+
+describe("cardsim image", () => {
+  it("mkfs, put, ls, cat, rm round trip, checked by fsck.fat and mtools", async () => {
+    const img = p("card.img");
+    expect((await cli("mkfs", img, "--size", "16MiB", "--fat", "16")).code).toBe(0);
+    const data = rand(1, 150_000);
+    writeFileSync(p("photo.jpg"), data);
+    expect((await cli("put", img, p("photo.jpg"), "/DCIM/x.jpg")).code).toBe(2); // no such directory
+    const put = await cli("put", img, p("photo.jpg"), "/A long photo name.jpg");
+    expect(put.code, put.stderr).toBe(0);
+    const ls = await cli("ls", img, "-l");
+    expect(ls.stdout.toString()).toMatch(/^- +150000 2025-01-01 00:00:00 A long photo name\.jpg\n$/);
+    const cat = await cli("cat", img, "/a long photo name.jpg");
+    expect(cat.code).toBe(0);
+    expect(Buffer.compare(cat.stdout, Buffer.from(data))).toBe(0);
+    expect(
+      execFileSync("mcopy", ["-i", img, "::/A long photo name.jpg", "-"]).equals(Buffer.from(data)),
+    ).toBe(true);
+    expect(() => execFileSync("fsck.fat", ["-n", img])).not.toThrow();
+    expect((await cli("fsck", img)).code).toBe(0);
+    expect((await cli("rm", img, "/A long photo name.jpg")).code).toBe(0);
+    expect((await cli("ls", img)).stdout.toString()).toBe("");
+  });
+
+  it("mkfs refuses to overwrite without --force and explains sizes too small for the type", async () => {
+    const img = p("exists.img");
+    writeFileSync(img, "keep me");
+    const r = await cli("mkfs", img, "--size", "8MiB");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/exists; use --force/);
+    expect(readFileSync(img, "utf8")).toBe("keep me");
+    const small = await cli("mkfs", img, "--size", "8MiB", "--fat", "32", "--force");
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/too small for FAT32/);
+    expect(readFileSync(img, "utf8")).toBe("keep me");
+    expect((await cli("mkfs", img, "--size", "8MiB", "--fats", "1", "--force")).code).toBe(0);
+    expect(readFileSync(img)[16]).toBe(1); // BPB_NumFATs
+    expect((await cli("mkfs", p("bad.img"), "--size", "12345")).stderr).toMatch(/multiple of 512/);
+  });
+
+  it("ls, cat and fsck never modify the image; failed put/rm leave it byte-identical", async () => {
+    const img = p("ro.img");
+    await cli("mkfs", img, "--size", "4MiB", "--fat", "12");
+    writeFileSync(p("small.bin"), rand(2, 3000));
+    await cli("put", img, p("small.bin"), "/small.bin");
+    const before = sha(img);
+    await cli("ls", img, "/", "-l");
+    await cli("cat", img, "/small.bin");
+    await cli("fsck", img, "--json");
+    expect(sha(img)).toBe(before);
+    writeFileSync(p("huge.bin"), rand(3, 5 * 1024 * 1024));
+    const full = await cli("put", img, p("huge.bin"), "/huge.bin");
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(/huge\.bin: no space left on the volume \(ENOSPC\)/);
+    const badName = await cli("put", img, p("small.bin"), "/what?.bin");
+    expect(badName.stderr).toMatch(/what\?\.bin: name rejected by FatFs/);
+    const missing = await cli("rm", img, "/nope.txt");
+    expect(missing.stderr).toMatch(/ro\.img:\/nope\.txt: no such file or directory/);
+    expect(sha(img)).toBe(before);
+  });
+
+  it("unusable images: exit 2 with a one-line reason, untouched", async () => {
+    const empty = p("empty.img");
+    writeFileSync(empty, "");
+    const odd = p("odd.img");
+    writeFileSync(odd, rand(4, 1000));
+    const garbage = p("garbage.img");
+    writeFileSync(garbage, rand(5, 64 * 1024));
+    for (const [img, pattern] of [
+      [empty, /0 bytes; expected a non-zero multiple of the 512-byte sector size/],
+      [odd, /1000 bytes; expected a non-zero multiple/],
+      [garbage, /offset 0 \(BS_jmpBoot\).*expected 0xEB or 0xE9/],
+    ] as const) {
+      const before = sha(img);
+      for (const args of [
+        ["ls", img],
+        ["cat", img, "/x"],
+        ["put", img, p("small.bin"), "/x"],
+        ["rm", img, "/x"],
+        ["fsck", img],
+      ]) {
+        const r = await cli(...args);
+        expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      }
+      expect(sha(img)).toBe(before);
+    }
+    expect((await cli("ls", p("missing.img"))).stderr).toMatch(/missing\.img: no such image file/);
+  });
+
+  it("fsck exits 1 on findings, with JSON on request", async () => {
+    const img = p("damaged.img");
+    await cli("mkfs", img, "--size", "4MiB", "--fat", "16");
+    writeFileSync(p("f.bin"), rand(6, 10_000));
+    await cli("put", img, p("f.bin"), "/F.BIN");
+    expect((await cli("fsck", img)).code).toBe(0);
+    truncateSync(img, 2 * 1024 * 1024);
+    const r = await cli("fsck", img, "--json");
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.stdout.toString()) as { clean: boolean; findings: { kind: string }[] };
+    expect(json.clean).toBe(false);
+    expect(json.findings.map((f) => f.kind)).toContain("truncated-image");
+  });
+
+  it("--partition works on MBR images made by mkfs --partition 1", async () => {
+    const img = p("mbr.img");
+    expect((await cli("mkfs", img, "--size", "40MiB", "--fat", "32", "--partition", "1")).code).toBe(0);
+    writeFileSync(p("k.pub"), "123\n");
+    expect((await cli("put", img, p("k.pub"), "/221.pub", "--partition", "1")).code).toBe(0);
+    expect((await cli("cat", img, "/221.pub")).stdout.toString()).toBe("123\n"); // auto-detected
+    expect((await cli("ls", img, "--partition", "2")).stderr).toMatch(/partition 2 is empty/);
+    expect(execFileSync("mcopy", ["-i", `${img}@@1M`, "::/221.pub", "-"], { encoding: "utf8" })).toBe(
+      "123\n",
+    );
+    expect(existsSync(img)).toBe(true);
+  });
+
+  it("is reachable through sim/cli.ts", () => {
+    const out = execFileSync("node_modules/.bin/tsx", ["sim/cli.ts", "image", "fsck", p("ro.img")], {
+      encoding: "utf8",
+    });
+    expect(out).toMatch(/clean/);
+  });
+});
