@@ -218,6 +218,25 @@ describe("FatRuntime", () => {
     expect(rt.mountedCount).toBe(0);
   });
 
+  it("reads the volume label as mkfs.fat -n wrote it; renames on a second drive", () => {
+    const img = join(dir, "label.img");
+    execFileSync("mkfs.fat", ["-C", "-n", "CARDSIM", img, "2048"]);
+    const dev = RamBlockDevice.fromImage(readFileSync(img));
+    const blank = new RamBlockDevice(512, 4096);
+    formatWith(rt, blank, { fats: 1 });
+    const first = rt.mount(blank);
+    const e = rt.mount(dev);
+    expect(e.drive).not.toBe(first.drive);
+    expect(e.label()).toBe("CARDSIM");
+    expect(first.label()).toBe("");
+    writeFile(e, "/old name.txt", new Uint8Array([7]));
+    e.rename("/old name.txt", "/New Name.txt");
+    expect(e.readdir("/").map((x) => x.name)).toEqual(["New Name.txt"]);
+    expect(first.readdir("/")).toEqual([]);
+    e.unmount();
+    first.unmount();
+  });
+
   it(`refuses an 11th volume with a clear error (FF_VOLUMES = ${FATFS_VOLUMES})`, () => {
     const dev = new RamBlockDevice(512, 4096);
     formatWith(rt, dev, { fats: 1 });
