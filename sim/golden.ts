@@ -47,6 +47,125 @@ export function goldenText(result: ScenarioResult): string {
   return canonicalJson(goldenSubset(result));
 }
 
+class JsonSyntaxAt extends Error {
+  constructor(readonly offset: number) {
+    super(`JSON syntax error at ${offset}`);
+  }
+}
+
+/**
+ * Offset of the first syntax error in JSON `text` (RFC 8259), or -1 when it is valid. Node's
+ * JSON.parse messages do not always carry a position, and messages must give file:line:col.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw new JsonSyntaxAt(i);
+  };
+  const lit = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const str = (): void => {
+    if (text[i] !== '"') fail();
+    i++;
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        i++;
+        if (text[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? "x")) fail();
+      }
+      i++;
+    }
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        str();
+        ws();
+        lit(":");
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "}") {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (c === '"') str();
+    else if (c === "t") lit("true");
+    else if (c === "f") lit("false");
+    else if (c === "n") lit("null");
+    else {
+      const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (!m) fail();
+      else i += m[0].length;
+    }
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : -1;
+  } catch (e) {
+    if (e instanceof JsonSyntaxAt) return e.offset;
+    throw e;
+  }
+}
+
+/** JSON.parse with errors as `display:line:col: malformed JSON: ...`; `makeError` builds the error. */
+export function parseJsonLocated(
+  text: string,
+  display: string,
+  makeError: (message: string) => Error,
+): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    const offset = jsonErrorOffset(text);
+    const { line, col } = lineCol(text, offset < 0 ? 0 : offset);
+    const msg = (e as Error).message
+      .split("\n")[0]
+      .replace(/, ".*$/s, "")
+      .replace(/ in JSON at position.*$/, "");
+    throw makeError(`${display}:${line}:${col}: malformed JSON: ${msg}`);
+  }
+}
+
 function lineCol(text: string, offset: number): { line: number; col: number } {
   const before = text.slice(0, offset).split("\n");
   return { line: before.length, col: before[before.length - 1].length + 1 };
@@ -64,22 +183,7 @@ export function readGolden(file: string, display: string): Record<string, unknow
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new GoldenError(`${display}:1:1: cannot read: ${(e as Error).message}`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const lc = /line (\d+) column (\d+)/.exec(msg);
-    const at = lc
-      ? { line: Number(lc[1]), col: Number(lc[2]) }
-      : pos
-        ? lineCol(text, Number(pos[1]))
-        : { line: 1, col: 1 };
-    throw new GoldenError(
-      `${display}:${at.line}:${at.col}: malformed JSON: ${msg.replace(/ in JSON at position.*$/, "")}`,
-    );
-  }
+  const value = parseJsonLocated(text, display, (m) => new GoldenError(m));
   if (value === null || typeof value !== "object" || Array.isArray(value))
     throw new GoldenError(`${display}:1:1: expected a JSON object (a ${RESULT_FORMAT} result)`);
   const format = (value as Record<string, unknown>).format;

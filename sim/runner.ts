@@ -116,6 +116,11 @@ export class CapabilityError extends Error {
   override name = "CapabilityError";
 }
 
+/** A `--replay` ID names no crash state of the scenario; SweepRunner.replay throws it (bad input). */
+export class ReplayIdError extends Error {
+  override name = "ReplayIdError";
+}
+
 /** Options of {@link runScenario}. */
 export interface RunOptions {
   /** Overrides the scenario's seed (`--seed`). */

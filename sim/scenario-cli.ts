@@ -18,9 +18,9 @@ import {
   UnknownScenarioError,
 } from "./scenario-schema.ts";
 import { formatStepVocabulary } from "./steps.ts";
-import { CapabilityError, RESULT_FORMAT, runScenario, summarizeChecks } from "./runner.ts";
+import { CapabilityError, ReplayIdError, RESULT_FORMAT, runScenario, summarizeChecks } from "./runner.ts";
 import type { ScenarioResult } from "./runner.ts";
-import { compareGolden, GoldenError, goldenText, readGolden } from "./golden.ts";
+import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "./golden.ts";
 import type { GoldenStatus } from "./golden.ts";
 import { formatHuman, formatJUnit, ProgressBar } from "./report.ts";
 import { checkSweepBounds, MergeError, mergeSweepSections, parseShard, SWEEP_CHECK_PREFIX } from "./shard.ts";
@@ -126,6 +126,7 @@ async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number>
       e instanceof UnknownScenarioError ||
       e instanceof GoldenError ||
       e instanceof CapabilityError ||
+      e instanceof ReplayIdError ||
       e instanceof MergeError
     ) {
       env.stderr(`cardsim: ${e.message.trimEnd()}\n`);
@@ -326,19 +327,7 @@ function readResultFile(env: CliEnv, file: string): ScenarioResult {
   } catch (e) {
     throw new UsageError(`${file}: cannot read: ${(e as Error).message}`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    let at = "1:1";
-    if (pos) {
-      const before = text.slice(0, Number(pos[1])).split("\n");
-      at = `${before.length}:${before[before.length - 1].length + 1}`;
-    }
-    throw new UsageError(`${file}:${at}: malformed JSON: ${msg.replace(/ in JSON at position.*$/, "")}`);
-  }
+  const value = parseJsonLocated(text, file, (m) => new UsageError(m));
   if (value === null || typeof value !== "object" || (value as { format?: unknown }).format !== RESULT_FORMAT)
     throw new UsageError(
       `${file}:1:1: format: expected "${RESULT_FORMAT}" (a result written by cardsim scenario --out)`,
