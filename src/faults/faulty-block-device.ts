@@ -1,6 +1,7 @@
 import { ERRNO, IOCTL, type BlockDevice } from "../block/block-device.ts";
 import { Prng } from "../clock/prng.ts";
 import type { VirtualClock } from "../clock/virtual-clock.ts";
+import type { PowerControl } from "../card/sd-card.ts";
 import {
   READ_BUSY_TIMEOUT_MICROS,
   WRITE_BUSY_TIMEOUT_MICROS,
@@ -117,7 +118,7 @@ type OpKind = "read" | "write";
  * - Transient errors and busy timeouts fail the op without touching the device.
  * - Stale DMA leaves the partial 32-byte lines at the edges of a misaligned read's buffer unmodified.
  */
-export class FaultyBlockDevice implements BlockDevice {
+export class FaultyBlockDevice implements BlockDevice, PowerControl {
   /** Everything the wrapper did, in order. */
   readonly events: FaultEvent[] = [];
   private readonly clock: VirtualClock;
@@ -206,6 +207,11 @@ export class FaultyBlockDevice implements BlockDevice {
   /** Cuts power now, with no write in flight (a scenario step "pull the plug"). */
   cutNow(): void {
     if (this.on) this.cut(undefined, undefined);
+  }
+
+  /** {@link cutNow}, under the PowerControl name. */
+  powerOff(): void {
+    this.cutNow();
   }
 
   readblocks(blockNum: number, buf: Uint8Array, offset = 0): number {

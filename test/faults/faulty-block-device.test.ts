@@ -99,6 +99,22 @@ describe("power cut", () => {
   });
 });
 
+describe("manual cut", () => {
+  it("powerOff() cuts with nothing in flight and applies the unsynced policy", () => {
+    const { dev, f } = faulty([
+      { kind: "power-cut", atWrite: 99 },
+      { kind: "unsynced-writes", policy: "drop-all" },
+    ]);
+    run(f, STEPS);
+    f.powerOff();
+    expect(f.events[0]).toMatchObject({ kind: "power-cut", seq: 5 });
+    expect(f.events[0].writeIndex).toBeUndefined();
+    expect(sectors(dev, 10, 2)).toEqual(pattern(1, 2));
+    expect(sectors(dev, 20, 4)).toEqual(old(20, 4));
+    expect(sectors(dev, 40, 4)).toEqual(old(40, 4));
+  });
+});
+
 describe("torn write", () => {
   const cutAt3 = { kind: "power-cut", atWrite: 3 };
   it("persists k sectors and b bytes of the write in flight; the rest keeps old data", () => {
