@@ -166,7 +166,12 @@ export function checkSweepBounds(
       typeof b === "number"
         ? v === b
         : (b.min === undefined || v >= b.min) && (b.max === undefined || v <= b.max);
-    checks.push({ name: `${SWEEP_CHECK_PREFIX}${key}`, passed, expected: boundText(b), actual: v });
+    checks.push({
+      name: `${SWEEP_CHECK_PREFIX}${key}`,
+      passed,
+      expected: typeof b === "number" ? b : boundText(b),
+      actual: v,
+    });
   }
   return checks;
 }

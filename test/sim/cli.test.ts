@@ -422,7 +422,7 @@ describe("cardsim merge", () => {
     for (const i of [1, 2]) await run("swept", "--shard", `${i}/2`, "--out", `s${i}.json`);
     const m = await merge("s1.json", "s2.json");
     expect(m.code).toBe(1);
-    expect(m.out).toContain('  x sweep states: expected "71", got 72');
+    expect(m.out).toContain("  x sweep states: expected 71, got 72");
   });
 
   it("refuses incomplete, duplicate, foreign or malformed inputs (exit 2)", async () => {
