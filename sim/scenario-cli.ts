@@ -216,7 +216,14 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         "--replay rebuilds one state: it does not combine with --sweep, --shard or --sample",
       );
 
-    const scenario = loadScenario(scenarioDir, name, parseOptions(name));
+    let scenario;
+    try {
+      scenario = loadScenario(scenarioDir, name, parseOptions(name));
+    } catch (e) {
+      if (e instanceof UnknownScenarioError)
+        throw new UnknownScenarioError(name, shown(env.cwd, scenarioDir), e.suggestions);
+      throw e;
+    }
     const targetName = values.target ?? "sim";
     const registration = getTarget(targetName);
     if (!registration) {

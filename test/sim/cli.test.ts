@@ -219,7 +219,7 @@ describe("cardsim scenario: goldens and exit codes", () => {
   it("exits 2 on bad input: unknown names (with close matches), flags, scenarios, targets", async () => {
     const unknown = await run("clean-rn");
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain("no scenario 'clean-rn'");
+    expect(unknown.err).toContain("no scenario 'clean-rn' in scenarios;");
     expect(unknown.err).toContain("did you mean: clean-run?");
     expect((await run("zzzzzzzzz")).err).toContain("see: cardsim scenario --list");
 
