@@ -194,6 +194,95 @@ const staleDmaSchema = z.strictObject({
   edges: z.enum(["both", "start", "end"]).default("both"),
 });
 
+/** What the second host (a PC over USB mass storage) does: see src/faults/usb-host.ts. */
+export const USB_HOST_OPS = ["mount", "list", "copy_out", "delete", "write", "eject"] as const;
+export type UsbHostOpName = (typeof USB_HOST_OPS)[number];
+
+/** When a usb-host action happens: at a virtual time, or during the camera's next sleep after a mark. */
+const usbTriggerSchema = z
+  .strictObject({
+    /** Virtual time, µs (run at the first poll at or after it; inside a sleep, exactly then). */
+    atMicros: uint.optional(),
+    /** During the first `sleep_ms` that starts after this camera mark was noted. */
+    afterMark: z.string().min(1).optional(),
+    /** Which occurrence of the mark (0 = first). */
+    occurrence: uint.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.atMicros === undefined) === (v.afterMark === undefined))
+      ctx.addIssue({ code: "custom", path: [], message: "exactly one of atMicros, afterMark is required" });
+    if (v.occurrence !== undefined && v.afterMark === undefined)
+      ctx.addIssue({ code: "custom", path: ["occurrence"], message: "occurrence needs afterMark" });
+  });
+
+const usbCacheSchema = z
+  .strictObject({
+    /** A cached clean sector is re-read after this long, µs; `never` = only a remount drops it. */
+    dropAfterMicros: z
+      .union([z.number().int().positive(), z.literal("never")], {
+        error: "expected a positive integer (µs) or 'never'",
+      })
+      .default("never"),
+    /** `write-back`: writes stay in the PC's cache until flushed; `write-through`: written at once. */
+    write: z.enum(["write-back", "write-through"]).default("write-back"),
+    /** write-back: a dirty sector is flushed this long after it was first dirtied, µs (default 30 s). */
+    flushDelayMicros: uint.optional(),
+    /** write-back: the PC's FAT driver flushes everything on a sync barrier (default false). */
+    flushOnSync: z.boolean().default(false),
+  })
+  .superRefine((v, ctx) => {
+    if (v.write === "write-through" && v.flushDelayMicros !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["flushDelayMicros"],
+        message: "flushDelayMicros needs write 'write-back'",
+      });
+  });
+
+const usbOpSchema = z
+  .strictObject({
+    at: usbTriggerSchema,
+    op: z.enum(USB_HOST_OPS),
+    /** Path on the card's volume (`/` separated; relative = from the root). */
+    path: z.string().min(1).optional(),
+    /** write: size of the file the PC creates, bytes (content seeded from the plan's seed). */
+    bytes: uint.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const needsPath = v.op === "copy_out" || v.op === "delete" || v.op === "write";
+    if (needsPath && v.path === undefined)
+      ctx.addIssue({ code: "custom", path: ["path"], message: `op '${v.op}' needs a path` });
+    if ((v.op === "mount" || v.op === "eject") && v.path !== undefined)
+      ctx.addIssue({ code: "custom", path: ["path"], message: `op '${v.op}' takes no path` });
+    if (v.op === "write" && v.bytes === undefined)
+      ctx.addIssue({ code: "custom", path: ["bytes"], message: "op 'write' needs bytes" });
+    if (v.op !== "write" && v.bytes !== undefined)
+      ctx.addIssue({ code: "custom", path: ["bytes"], message: "bytes needs op 'write'" });
+  });
+
+const usbHostSchema = z
+  .strictObject({
+    kind: z.literal("usb-host"),
+    /** When the PC mounts the card (the first action of the schedule). */
+    mountAt: usbTriggerSchema,
+    cache: usbCacheSchema.prefault({}),
+    /** Actions, run in order, each when its trigger has come and the previous ones have run. */
+    ops: z.array(usbOpSchema).default([]),
+  })
+  .superRefine((v, ctx) => {
+    let last = v.mountAt.atMicros ?? 0;
+    v.ops.forEach((op, i) => {
+      if (op.at.atMicros === undefined) return;
+      if (op.at.atMicros < last)
+        ctx.addIssue({
+          code: "custom",
+          path: ["ops", i, "at", "atMicros"],
+          message: `must be >= ${last} (the time of the action before it), got ${op.at.atMicros}`,
+        });
+      else last = op.at.atMicros;
+    });
+  });
+
 const FAULT_SCHEMAS = {
   "power-cut": powerCutSchema,
   "torn-write": tornWriteSchema,
@@ -203,6 +292,7 @@ const FAULT_SCHEMAS = {
   "transient-error": transientErrorSchema,
   "busy-timeout": busyTimeoutSchema,
   "stale-dma": staleDmaSchema,
+  "usb-host": usbHostSchema,
 } as const;
 
 export type PowerCutFault = z.output<typeof powerCutSchema>;
@@ -213,6 +303,11 @@ export type CollateralFault = z.output<typeof collateralSchema>;
 export type TransientErrorFault = z.output<typeof transientErrorSchema>;
 export type BusyTimeoutFault = z.output<typeof busyTimeoutSchema>;
 export type StaleDmaFault = z.output<typeof staleDmaSchema>;
+/** The second host's schedule (src/faults/usb-host.ts). */
+export type UsbHostFault = z.output<typeof usbHostSchema>;
+export type UsbHostTrigger = z.output<typeof usbTriggerSchema>;
+export type UsbHostCacheConfig = z.output<typeof usbCacheSchema>;
+export type UsbHostOp = z.output<typeof usbOpSchema>;
 
 /** One validated fault (defaults filled in). */
 export type Fault =
@@ -223,7 +318,8 @@ export type Fault =
   | CollateralFault
   | TransientErrorFault
   | BusyTimeoutFault
-  | StaleDmaFault;
+  | StaleDmaFault
+  | UsbHostFault;
 
 /** A validated fault plan. `seed` drives every seeded decision (garbage, subsets, flips, probabilities). */
 export interface FaultPlan {
@@ -283,7 +379,7 @@ function issueMessage(issue: z.core.$ZodIssue, allowedKeys: readonly string[]): 
 function collect(
   prefix: readonly PropertyKey[],
   result: z.ZodSafeParseResult<unknown>,
-  allowedKeys: readonly string[],
+  schema: z.ZodType,
   out: FaultPlanIssue[],
 ): void {
   if (result.success) return;
@@ -291,7 +387,7 @@ function collect(
     const path = [...prefix, ...issue.path];
     const field =
       issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...path, issue.keys[0]] : path;
-    out.push({ path: formatPath(field), message: issueMessage(issue, allowedKeys) });
+    out.push({ path: formatPath(field), message: issueMessage(issue, keysOf(schema, issue.path)) });
   }
 }
 
@@ -301,9 +397,18 @@ const envelopeSchema = z.strictObject({
   faults: z.array(z.unknown()),
 });
 
-function keysOf(schema: z.ZodType): string[] {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
-  return shape ? Object.keys(shape) : [];
+/** Field names of the object schema at `path` inside `schema` (through arrays, optional and defaults). */
+function keysOf(schema: z.ZodType, path: readonly PropertyKey[] = []): string[] {
+  let s: unknown = schema;
+  for (let i = 0; ;) {
+    const def = (s as { _zod?: { def?: { innerType?: unknown; element?: unknown } } })._zod?.def;
+    const shape = (s as { shape?: Record<string, unknown> }).shape;
+    if (def?.innerType) s = def.innerType;
+    else if (i === path.length) return shape ? Object.keys(shape) : [];
+    else if (typeof path[i] === "number" && def?.element) ((s = def.element), i++);
+    else if (shape && typeof path[i] === "string" && shape[path[i] as string]) s = shape[path[i++] as string];
+    else return [];
+  }
 }
 
 /**
@@ -313,9 +418,10 @@ function keysOf(schema: z.ZodType): string[] {
 export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
   const issues: FaultPlanIssue[] = [];
   const env = envelopeSchema.safeParse(input, { reportInput: true });
-  collect([], env, keysOf(envelopeSchema), issues);
+  collect([], env, envelopeSchema, issues);
   if (!env.success) throw new FaultPlanError(issues, source);
   const faults: Fault[] = [];
+  const usbAt: number[] = [];
   env.data.faults.forEach((raw, i) => {
     const at = `faults[${i}]`;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -330,21 +436,15 @@ export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
       });
       return;
     }
-    if (kind === "usb-host") {
-      // Extension point: the second host (a PC over USB mass storage) needs the FAT engine; it will be
-      // its own schema here and its own scheduler beside FaultyBlockDevice.
-      issues.push({
-        path: `${at}.kind`,
-        message: "'usb-host' is reserved for the second-host model, not implemented yet",
-      });
-      return;
-    }
-    const schema = FAULT_SCHEMAS[kind as Exclude<FaultKind, "usb-host">];
+    if (kind === "usb-host") usbAt.push(i);
+    const schema = FAULT_SCHEMAS[kind as FaultKind];
     const r = schema.safeParse(raw, { reportInput: true });
-    collect([`faults`, i], r, keysOf(schema), issues);
+    collect([`faults`, i], r, schema, issues);
     if (r.success) faults.push(r.data);
   });
   const cuts = faults.filter((f) => f.kind === "power-cut").length;
+  if (usbAt.length > 1)
+    issues.push({ path: `faults[${usbAt[1]}].kind`, message: "at most one usb-host fault per plan" });
   for (const only of ["torn-write", "unsynced-writes", "bit-flip", "collateral"] as const) {
     const idx = faults.findIndex((f) => f.kind === only);
     if (idx < 0) continue;

@@ -63,7 +63,7 @@ describe("fault plan validation", () => {
     ]);
   });
 
-  it("checks combinations: one cut position, modifiers need a power cut, usb-host is reserved", () => {
+  it("checks combinations: one cut position, modifiers need a power cut, usb-host needs its schedule", () => {
     expect(issuesOf({ faults: [{ kind: "power-cut", atWrite: 1, atTimeMicros: 5 }] })).toEqual([
       "faults[0]: exactly one of atWrite, atTimeMicros, atMark is required (got 2)",
     ]);
@@ -81,7 +81,7 @@ describe("fault plan validation", () => {
       "faults[1].policy: got 'drop-some'; expected one of persist-all, drop-all, random-subset, reorder",
     ]);
     expect(issuesOf({ faults: [{ kind: "usb-host" }] })).toEqual([
-      "faults[0].kind: 'usb-host' is reserved for the second-host model, not implemented yet",
+      "faults[0].mountAt: expected object, got nothing",
     ]);
     expect(issuesOf({ faults: [{ kind: "transient-error", op: "read" }] })).toEqual([
       "faults[0]: exactly one of atOp, probability is required",
