@@ -405,8 +405,11 @@ function keysOf(schema: z.ZodType, path: readonly PropertyKey[] = []): string[] 
     const shape = (s as { shape?: Record<string, unknown> }).shape;
     if (def?.innerType) s = def.innerType;
     else if (i === path.length) return shape ? Object.keys(shape) : [];
-    else if (typeof path[i] === "number" && def?.element) ((s = def.element), i++);
-    else if (shape && typeof path[i] === "string" && shape[path[i] as string]) s = shape[path[i++] as string];
+    else if (typeof path[i] === "number" && def?.element) {
+      s = def.element;
+      i++;
+    } else if (shape && typeof path[i] === "string" && shape[path[i] as string])
+      s = shape[path[i++] as string];
     else return [];
   }
 }
