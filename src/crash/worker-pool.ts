@@ -117,17 +117,22 @@ export async function loadReaders(ref: ReadersModuleRef | undefined): Promise<Re
   return rules as ReaderRule[];
 }
 
-function tsxLoaderUrl(): string {
+/**
+ * Bootstrap of a worker: register tsx's ESM hooks in the worker thread (Node 20 does not apply a
+ * parent's `--import` hooks to workers), then load the TypeScript worker module.
+ */
+function workerBootstrap(): string {
   const require = createRequire(import.meta.url);
-  return pathToFileURL(join(dirname(require.resolve("tsx/package.json")), "dist", "loader.mjs")).href;
+  const api = pathToFileURL(
+    join(dirname(require.resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs"),
+  ).href;
+  const entry = new URL("./sweep-worker.ts", import.meta.url).href;
+  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
 function runWorker(task: WorkerTask): Promise<SweepResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./sweep-worker.ts", import.meta.url), {
-      workerData: task,
-      execArgv: ["--import", tsxLoaderUrl()],
-    });
+    const worker = new Worker(workerBootstrap(), { eval: true, workerData: task });
     let settled = false;
     worker.once("message", (m: { ok: true; result: SweepResult } | { ok: false; error: string }) => {
       settled = true;
