@@ -13,6 +13,7 @@ import type { CrashPoint } from "../faults/materialise.ts";
 import type { FatRuntime } from "../fat/js-fatfs-engine.ts";
 import { bootVfs } from "../vfs/boot.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
+import type { Vfs } from "../vfs/vfs.ts";
 import { DEFAULT_MOUNT_POINT, type Workload } from "./record.ts";
 
 /** The fault plan (power cut at write N plus the cut effects) that a crash point denotes online. */
@@ -56,7 +57,7 @@ export async function rerunToCrashPoint(options: RerunOptions): Promise<CowBlock
     await options.workload({
       vfs,
       os: vfs,
-      open: vfs.open.bind(vfs) as typeof vfs.open,
+      open: ((path: string, mode?: string) => vfs.open(path, mode)) as Vfs["open"],
       clock,
       seed: options.seed,
       prng: new Prng(options.seed),
