@@ -24,7 +24,8 @@ import {
 } from "../faults/materialise.ts";
 import type { TornSpec } from "../faults/cut-effects.ts";
 import { fsck, type FsckKind } from "../fat/fsck.ts";
-import { FatRuntime } from "../fat/js-fatfs-engine.ts";
+import type { FatEntryInfo } from "../fat/fat-engine.ts";
+import { FatRuntime, type JsFatfsEngine } from "../fat/js-fatfs-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import {
   classifyFile,
@@ -37,7 +38,7 @@ import {
   type ReaderRule,
   type StateClass,
 } from "./oracle.ts";
-import { CrashSpecError, readFileOrNull, type Recording } from "./record.ts";
+import { CrashSpecError, type Recording } from "./record.ts";
 import { reboot } from "./reboot.ts";
 import type { Invariant } from "./invariants.ts";
 
@@ -323,6 +324,7 @@ export class CrashStateChecker {
       mountError = `${boot.fresult} (errno ${boot.errno})`;
     } else {
       let worst: FileClass = "intact";
+      const reader = new VolumeReader(boot.engine, rec.mountPoint);
       try {
         for (const o of this.oracles) {
           const at = fileAtCut(o.history, c);
@@ -331,7 +333,7 @@ export class CrashStateChecker {
             o.versions,
             at,
             boot.vfs,
-            () => readFileOrNull(boot.vfs, o.history.path),
+            () => reader.read(o.history.path),
             this.options.readers ?? [],
           );
           files.push(out);
@@ -358,6 +360,56 @@ export class CrashStateChecker {
     for (const inv of this.options.invariants ?? [])
       for (const v of inv.violations(base)) base.violations.push(`${inv.name}: ${v}`);
     return base;
+  }
+}
+
+/**
+ * Reads the touched files of one rebooted volume straight from the engine. Existence comes from one
+ * listing per directory (FAT names compare case-insensitively, long or 8.3), so an absent file costs
+ * no exception; a failing listing or read throws the engine's FatError (the file is `detected`).
+ */
+class VolumeReader {
+  private readonly dirs = new Map<string, Map<string, FatEntryInfo> | null>();
+
+  constructor(
+    private readonly engine: JsFatfsEngine,
+    private readonly mountPoint: string,
+  ) {}
+
+  private listing(dir: string): Map<string, FatEntryInfo> | null {
+    const key = dir.toUpperCase();
+    if (this.dirs.has(key)) return this.dirs.get(key)!;
+    let out: Map<string, FatEntryInfo> | null = null;
+    const slash = dir.lastIndexOf("/");
+    const parent = slash <= 0 ? (dir === "/" ? null : "/") : dir.slice(0, slash);
+    const parentList = parent === null ? undefined : this.listing(parent);
+    const self = parentList === undefined ? undefined : parentList?.get(dir.slice(slash + 1).toUpperCase());
+    if (parent === null || (self && self.isDirectory)) {
+      out = new Map();
+      for (const e of this.engine.readdir(dir)) {
+        out.set(e.name.toUpperCase(), e);
+        if (e.shortName) out.set(e.shortName.toUpperCase(), e);
+      }
+    }
+    this.dirs.set(key, out);
+    return out;
+  }
+
+  /** The file's bytes, or null when it (or a directory on its path) does not exist. */
+  read(vfsPath: string): Uint8Array | null {
+    const path = vfsPath.slice(this.mountPoint.length);
+    const slash = path.lastIndexOf("/");
+    const list = this.listing(slash === 0 ? "/" : path.slice(0, slash));
+    const entry = list?.get(path.slice(slash + 1).toUpperCase());
+    if (!entry || entry.isDirectory) return null;
+    const f = this.engine.open(path, { read: true, write: false, disposition: "open-existing" });
+    try {
+      const buf = new Uint8Array(entry.size);
+      const n = f.read(buf);
+      return n === buf.length ? buf : buf.subarray(0, n);
+    } finally {
+      f.close();
+    }
   }
 }
 
