@@ -1,0 +1,48 @@
+/**
+ * How the camera's own code reads each kind of file back: the oracles that tell `detected` (the reader
+ * raises a clear error) from `silent` (the reader accepts wrong bytes). They plug into the crash
+ * engine's {@link ReaderRule}s and into the simulated target's final classification.
+ */
+import type { FileReader, ReaderRule } from "../src/crash/oracle.ts";
+import { checkImageHeaderBytes } from "../src/openmv/image.ts";
+import type { RsaPrivateKey } from "../src/openmv/rsa.ts";
+import { decryptEnc, decryptEncV2 } from "../src/pipeline/enc-format.ts";
+import type { PipelineName } from "../src/pipeline/pipeline.ts";
+
+/** `image.Image(path)` as the firmware loads it: magic and JPEG headers only (DEVICE-FACTS). */
+export const firmwareImageReader: FileReader = {
+  name: "image.Image",
+  check: ({ bytes }) => {
+    checkImageHeaderBytes(bytes);
+  },
+};
+
+/** The hardened read-back: firmware header check plus the JPEG end marker (src/pipeline/hardened.ts). */
+export const hardenedImageReader: FileReader = {
+  name: "image.Image+EOI",
+  check: ({ bytes }) => {
+    checkImageHeaderBytes(bytes);
+    const n = bytes.length;
+    if (n < 4 || bytes[n - 2] !== 0xff || bytes[n - 1] !== 0xd9) throw new Error("JPEG end marker missing");
+  },
+};
+
+/** test2.py's decryption (lax RSA, `.enc` v1): accepts whatever decrypts without an exception. */
+export function asReportedEncReader(key: RsaPrivateKey): FileReader {
+  return { name: "decrypt(lax)", check: ({ bytes }) => void decryptEnc(bytes, key, "lax") };
+}
+
+/** The hardened `.enc` v2 reader: strict RSA and an integrity tag. */
+export function hardenedEncReader(key: RsaPrivateKey): FileReader {
+  return { name: "decrypt(v2)", check: ({ bytes }) => void decryptEncV2(bytes, key) };
+}
+
+/** The reader rules of one pipeline variant. */
+export function readerRules(pipeline: PipelineName, key: RsaPrivateKey): ReaderRule[] {
+  const hardened = pipeline === "hardened";
+  return [
+    { match: ".jpg", reader: hardened ? hardenedImageReader : firmwareImageReader },
+    { match: ".jpeg", reader: hardened ? hardenedImageReader : firmwareImageReader },
+    { match: ".enc", reader: hardened ? hardenedEncReader(key) : asReportedEncReader(key) },
+  ];
+}
