@@ -302,6 +302,62 @@ describe("UsbHost: a PC on the same card over USB mass storage", () => {
     expect(host.copies.get("/PC.BIN")).toEqual(expected);
   });
 
+  it("loses a directory entry that no fsck can see: the PC's delayed write-back replaces the camera's newer FAT and directory sectors", async () => {
+    // The reporter's pipeline pattern: save, os.sync(), sleep_ms(500). The PC writes PC.BIN during the
+    // first sleep (held in its write-back cache for 1 s); the camera then saves CAM2.JPG, allocating
+    // cluster 5 again from the card's FAT; the PC's flush, due in the second sleep, writes back its
+    // FAT and root directory sectors (CAM1 + PC.BIN) over the camera's (CAM1 + CAM2), and its data
+    // over CAM2's first sectors.
+    const { clock, card, board, jpeg } = await camera();
+    const host = await hostFor(card, clock, {
+      mountAt: { afterMark: "cam1" },
+      cache: { write: "write-back", flushDelayMicros: 1_000_000 },
+      ops: [{ at: { afterMark: "cam1" }, op: "write", path: "/PC.BIN", bytes: 3000 }],
+    });
+    host.attach(board);
+    const step = (path: string): void => {
+      save(board, path, jpeg);
+      board.os.sync();
+      board.utime.sleep_ms(500);
+    };
+    host.mark("cam1");
+    step("CAM1.JPG");
+    step("CAM2.JPG");
+    expect(host.events.map((e) => `${e.op}@${e.timeMicros} ${e.result.ok}`)).toEqual([
+      "mount@33333 true",
+      "write@33333 true",
+      "flush@1033333 true", // 1 s after the write, at the end of the second sleep
+    ]);
+    expect(fsck(card).findings).toEqual([]);
+    const oracle = fsckFatBytes(readAll(card), tempDir("cardsim-usb-"));
+    expect(oracle).toMatchObject({ status: 0 });
+    expect(oracle.output).toContain("2 files, 5/2038 clusters");
+    // Before a reboot the camera's FatFs window still holds its own root directory sector: CAM2.JPG
+    // is listed, but its first cluster now holds the PC's bytes, and image.Image refuses it.
+    expect(board.os.listdir("/sdcard")).toEqual(["CAM1.JPG", "CAM2.JPG"]);
+    expect(() => board.image.Image("CAM2.JPG")).toThrow("Unsupported format!");
+    const pc = host.written.get("/PC.BIN")!;
+    const r = board.open("CAM2.JPG", "rb");
+    expect(r.read(3000)).toEqual(pc);
+    // Reading on follows the card's FAT, where the PC's chain ends after 2 clusters: FatFs stops with
+    // FR_INT_ERR (a detected error, EIO) instead of returning the rest of CAM2's 3 clusters.
+    expect(() => r.read()).toThrow("[Errno 5] EIO");
+    r.close();
+    // That FAT read moved the camera's window off its stale directory sector: CAM2.JPG is gone now,
+    // and after a reboot (a fresh mount) too: the lost directory entry.
+    expect(board.os.listdir("/sdcard")).toEqual(["CAM1.JPG", "PC.BIN"]);
+    const fresh = await mountFat(card, { clock });
+    expect(fresh.readdir("/").map((e) => `${e.name}:${e.size}`)).toEqual([
+      `CAM1.JPG:${jpeg.length}`,
+      "PC.BIN:3000",
+    ]);
+    const f = fresh.open("/PC.BIN", { read: true, write: false, disposition: "open-existing" });
+    const pcBack = new Uint8Array(3000);
+    expect(f.read(pcBack)).toBe(3000);
+    f.close();
+    expect(pcBack).toEqual(pc);
+  });
+
   it("is deterministic: the same schedule and seed give the same image; another seed another", async () => {
     const a = sha256(readAll((await crossLink(7)).card));
     const b = sha256(readAll((await crossLink(7)).card));
