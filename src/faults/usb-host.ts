@@ -518,7 +518,8 @@ export class UsbHost {
 
   /** Runs one action now, outside the schedule (the scenario step `usb_host`); mounts first if needed. */
   perform(op: { op: UsbHostOpName; path?: string; bytes?: number }): UsbHostEvent {
-    if (op.op !== "mount" && !this.mounted) this.execute({ at: { atMicros: 0 }, op: "mount" }, -1);
+    if (op.op !== "mount" && op.op !== "eject" && !this.mounted)
+      this.execute({ at: { atMicros: 0 }, op: "mount" }, -1);
     return this.execute({ at: { atMicros: 0 }, ...op }, -1);
   }
 
@@ -576,8 +577,8 @@ export class UsbHost {
         return { ok: true };
       }
       case "eject": {
-        if (!this.engine || !this.cacheDev) return { ok: false, error: "not mounted" };
-        this.engine.unmount();
+        if (!this.cacheDev) return { ok: false, error: "not mounted" };
+        this.engine?.unmount(); // null when a remount failed: the dirty sectors are still flushed
         this.engine = null;
         const r = this.cacheDev.flushAll();
         this.cacheDev = null;

@@ -387,6 +387,30 @@ describe("UsbHost: a PC on the same card over USB mass storage", () => {
   });
 });
 
+describe("UsbHost on a card it cannot mount", () => {
+  it("records the mount error and answers later actions with 'not mounted'", async () => {
+    const clock = new VirtualClock();
+    const card = CowBlockDevice.blank(SS, 256); // never formatted
+    const host = await hostFor(card, clock, {
+      mountAt: { atMicros: 0 },
+      ops: [
+        { at: { atMicros: 0 }, op: "list" },
+        { at: { atMicros: 10 }, op: "write", path: "/X", bytes: 1 },
+        { at: { atMicros: 10 }, op: "eject" },
+      ],
+    });
+    clock.advance(10);
+    host.poll();
+    expect(host.events).toEqual([
+      { timeMicros: 10, op: "mount", index: 0, result: { ok: false, error: "FR_NO_FILESYSTEM" } },
+      { timeMicros: 10, op: "list", path: "/", index: 1, result: { ok: false, error: "not mounted" } },
+      { timeMicros: 10, op: "write", path: "/X", index: 2, result: { ok: false, error: "not mounted" } },
+      { timeMicros: 10, op: "eject", index: 3, result: { ok: false, error: "not mounted" } },
+    ]);
+    expect(card.changedBlockCount).toBe(0);
+  });
+});
+
 describe("usb-host schedule validation", () => {
   it("accepts a schedule with defaults filled in, as plain data", () => {
     const plan = parseFaultPlan({
