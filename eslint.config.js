@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "out/", "coverage/", "bin/*.mjs"] },
+  { ignores: ["node_modules/", "out/", "coverage/", "bin/*.mjs", "eslint.config.js", "vitest.config.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

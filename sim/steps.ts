@@ -79,20 +79,24 @@ export const STEP_SPECS = {
     doc: "sensor.snapshot() with the given pixformat/framesize; keep the image under `as` (default 'img').",
   },
   save: {
-    args: z.strictObject({ image: name.optional(), path, quality: z.int().min(1).max(100).optional() }),
-    doc: "img.save(path, quality=q) of a captured image (default the last capture).",
+    args: z.strictObject({
+      image: name.optional(),
+      path: path.optional(),
+      quality: z.int().min(1).max(100).optional(),
+    }),
+    doc: "img.save(path, quality=q) of a captured image (default the last capture); without a path, the pipeline's own save to /sdcard/myimages/<id>_<ms>_raw.jpg.",
   },
   read_back: {
-    args: z.strictObject({ path }),
-    doc: "image.Image(path): load an image file as the firmware does.",
+    args: z.strictObject({ path: path.optional() }),
+    doc: "The pipeline's read back: image.Image(path) (default the last saved image), logging its error line.",
   },
   encrypt: {
-    args: z.strictObject({ src: path, dst: path, pub: path.optional() }),
-    doc: "The reporter's hybrid encryption of file src to .enc file dst with RSA public key file pub.",
+    args: z.strictObject({ src: path.optional(), dst: path.optional(), pub: path.optional() }),
+    doc: "The pipeline's hybrid encryption of src (default the last saved image) to dst (default <id>_<ms>.enc) with public key file pub (default 221.pub).",
   },
   decrypt: {
-    args: z.strictObject({ src: path, dst: path, key: path.optional() }),
-    doc: "The reporter's decryption of .enc file src to JPEG file dst with private key file key.",
+    args: z.strictObject({ src: path.optional(), dst: path.optional(), key: path.optional() }),
+    doc: "The pipeline's decryption of src (default the last .enc) to dst (default <id>_<ms>.jpg) with private key file key (default /flash/221.priv).",
   },
   run_script: {
     args: z.strictObject({

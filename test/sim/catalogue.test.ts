@@ -24,7 +24,7 @@ const sim = getTarget("sim");
 const names = listScenarioNames(join(ROOT, "scenarios"));
 
 describe.skipIf(!sim || names.length === 0)("scenario catalogue", () => {
-  it.each(names)("%s matches golden/%s.json", async (name) => {
+  it.each(names)("%s matches its golden", async (name) => {
     const validateFaults = getFaultValidator();
     const scenario = loadScenario(join(ROOT, "scenarios"), name, validateFaults ? { validateFaults } : {});
     expect(scenario.description.length).toBeGreaterThan(20);

@@ -76,7 +76,7 @@ steps:
   - save: { path: a.jpg, quality: 300 }
   - write: { handle: f, data: "x", bytes: 3 }
   - open: { path: a, mode: q, as: f }
-  - save
+  - mkdir
 `);
     expect(lines).toEqual([
       'scenarios/x.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g; got string "big"',
@@ -86,7 +86,7 @@ steps:
       expect.stringMatching(
         /^scenarios\/x\.yaml:9:28: steps\[2\]\.open\.mode: expected one of r, rb, .*; got string "q"$/,
       ),
-      "scenarios/x.yaml:10:5: steps[3]: step 'save' needs arguments: path (write '- save: { ... }')",
+      "scenarios/x.yaml:10:5: steps[3]: step 'mkdir' needs arguments: path (write '- mkdir: { ... }')",
     ]);
   });
 
@@ -161,7 +161,7 @@ describe("vocabulary and names", () => {
     expect(vocab.map((s) => s.op)).toEqual(STEP_OPS);
     expect(vocab.find((s) => s.op === "save")?.args).toEqual([
       { name: "image", optional: true, type: "string" },
-      { name: "path", optional: false, type: "string" },
+      { name: "path", optional: true, type: "string" },
       { name: "quality", optional: true, type: "int 1..100" },
     ]);
     expect(vocab.find((s) => s.op === "cut_power")?.needs).toBe("power-cut");
