@@ -27,9 +27,10 @@ import { parsePrivateKeyFile } from "../src/openmv/key-files.ts";
 import type { RsaPrivateKey } from "../src/openmv/rsa.ts";
 import { pipelineByName, type Pipeline } from "../src/pipeline/index.ts";
 import { TracingBlockDevice } from "../src/trace/index.ts";
-import { PyException, type VfsFile } from "../src/vfs/index.ts";
+import { PyException, type Vfs, type VfsFile } from "../src/vfs/index.ts";
 import { FileTracker } from "./file-tracker.ts";
 import { readerRules } from "./readers.ts";
+import { simulatedSweepRunner } from "./sweep-runner.ts";
 import { registerFaultValidator, registerTarget } from "./targets.ts";
 import type { FsckFinding, SimulationTarget, TargetOptions } from "./runner.ts";
 import type { Scenario } from "./scenario-schema.ts";
@@ -110,6 +111,14 @@ function errorOf(e: unknown): { type: string; message: string } {
   return { type: "Error", message: String(e) };
 }
 
+/** What a crash-sweep recording lends the target: its mounted VFS, runtime, clock and log marks. */
+export interface RecordingHost {
+  readonly vfs: Vfs;
+  readonly runtime: FatRuntime;
+  readonly clock: VirtualClock;
+  mark(name: string): void;
+}
+
 /** A step failed because the scenario asked for something impossible (not a device error). */
 class StepUsageError extends Error {
   override name = "ScenarioStepError";
@@ -142,6 +151,8 @@ export class SimulatedTarget implements SimulationTarget {
     readonly scenario: Scenario,
     readonly seed: number,
     private readonly runtime: FatRuntime,
+    /** Set when the steps run inside a crash-sweep recording (sim/sweep-runner.ts). */
+    private readonly recording?: RecordingHost,
   ) {
     this.firmware = firmwareByVersion(scenario.device.firmware);
     this.pipeline = pipelineByName(scenario.pipeline);
@@ -161,6 +172,14 @@ export class SimulatedTarget implements SimulationTarget {
     return new SimulatedTarget(scenario, options.seed, await fatRuntime());
   }
 
+  /**
+   * A target whose board runs on a crash-sweep recording's VFS (the card already mounted and
+   * instrumented by src/crash): no fault plan, no power control; marks go to the recording's log.
+   */
+  static forRecording(scenario: Scenario, seed: number, host: RecordingHost): SimulatedTarget {
+    return new SimulatedTarget(scenario, seed, host.runtime, host);
+  }
+
   private uniqueId(): Uint8Array {
     const hex = this.scenario.device.uniqueId;
     return hex ? Uint8Array.from(Buffer.from(hex, "hex")) : DEFAULT_UNIQUE_ID;
@@ -174,6 +193,20 @@ export class SimulatedTarget implements SimulationTarget {
 
   private async boot(): Promise<OpenMvBoard> {
     if (this.board && !this.board.isHalted) throw new StepUsageError("boot: the board is already running");
+    if (this.recording) {
+      const board = OpenMvBoard.attach({
+        vfs: this.recording.vfs,
+        runtime: this.recording.runtime,
+        clock: this.recording.clock,
+        firmware: this.firmware,
+        uniqueId: this.uniqueId(),
+        deviceIds: this.deviceIds(),
+        seed: this.seed,
+      });
+      this.provisionFlash(board);
+      this.board = board;
+      return board;
+    }
     const board = await OpenMvBoard.boot({
       clock: this.clock,
       card: this.tracing,
@@ -191,6 +224,13 @@ export class SimulatedTarget implements SimulationTarget {
     this.board = board;
     this.handles.clear();
     return board;
+  }
+
+  /** enc_priv.py lives on /flash (seed 000: "Private key repository"); /flash is RAM here, so every
+   * boot puts the test-only private keys back. */
+  private provisionFlash(board: OpenMvBoard): void {
+    for (const [path, rel] of Object.entries(PRIVATE_KEYS))
+      board.open(path, "w").with((f) => f.write(readKey(rel)));
   }
 
   private running(): OpenMvBoard {
@@ -417,6 +457,10 @@ export class SimulatedTarget implements SimulationTarget {
         this.running().utime.sleep_ms(num("ms")!);
         return undefined;
       case "mark":
+        if (this.recording) {
+          this.recording.mark(str("name")!);
+          return undefined;
+        }
         this.faulty.mark(str("name")!);
         this.tracing.mark(str("name")!);
         return undefined;
@@ -531,5 +575,8 @@ export function validateFaults(
   }
 }
 
-registerTarget("sim", { create: (scenario, options) => SimulatedTarget.create(scenario, options) });
+registerTarget("sim", {
+  create: (scenario, options) => SimulatedTarget.create(scenario, options),
+  sweep: simulatedSweepRunner,
+});
 registerFaultValidator(validateFaults);

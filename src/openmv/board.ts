@@ -21,7 +21,7 @@ import type { Prng as PrngType, VirtualClock } from "../clock/index.ts";
 import { Prng } from "../clock/index.ts";
 import { FRESULT, type FatFile } from "../fat/fat-engine.ts";
 import type { FatRuntime } from "../fat/js-fatfs-engine.ts";
-import { bootVfs } from "../vfs/boot.ts";
+import { bootVfs, mountRamFlash } from "../vfs/boot.ts";
 import { MP_ERRNO, OSError, withFatErrors } from "../vfs/os-error.ts";
 import type { BinaryMode, OsModule, TextMode, Vfs } from "../vfs/vfs.ts";
 import type { FileIO, TextIOWrapper, VfsFile } from "../vfs/vfs-file.ts";
@@ -369,6 +369,30 @@ export class OpenMvBoard {
       booted.vfs,
       booted.runtime,
       volumes,
+      uid.slice(),
+      options.deviceIds ?? DEFAULT_DEVICE_IDS,
+      options.seed,
+      options,
+    );
+  }
+
+  /**
+   * A board on a VFS that already has the card mounted at `/sdcard` (a crash-sweep recording's
+   * instrumented VFS): mounts a fresh RAM `/flash` beside it and keeps the cwd. {@link halt} releases
+   * only the `/flash` drive; the card's mount belongs to the caller.
+   */
+  static attach(
+    options: Omit<OpenMvBoardOptions, "card" | "format"> & { vfs: Vfs; runtime: FatRuntime },
+  ): OpenMvBoard {
+    const uid = options.uniqueId ?? DEFAULT_UNIQUE_ID;
+    if (uid.length !== 8) throw new BoardConfigError("uniqueId", `expected 8 bytes, got ${uid.length}`);
+    const flash = mountRamFlash(options.vfs, options.runtime, options.firmware.vfs);
+    return new OpenMvBoard(
+      options.clock,
+      options.firmware,
+      options.vfs,
+      options.runtime,
+      [flash],
       uid.slice(),
       options.deviceIds ?? DEFAULT_DEVICE_IDS,
       options.seed,

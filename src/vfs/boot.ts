@@ -69,9 +69,7 @@ export async function bootVfs(options: BootVfsOptions): Promise<BootedVfs> {
     }
   };
   if (options.mountFlash ?? true) {
-    const flashDev = new RamBlockDevice(512, options.flashBlocks ?? DEFAULT_FLASH_BLOCKS);
-    booted.flash = mountOrRaise(flashDev, true);
-    vfs.mount(booted.flash, "/flash");
+    booted.flash = mountRamFlash(vfs, runtime, config, options.flashBlocks);
     vfs.chdir("/flash");
   }
   if (options.card) {
@@ -92,4 +90,21 @@ export async function createSdCardVfs(
   options: Omit<BootVfsOptions, "card" | "clock"> = {},
 ): Promise<BootedVfs> {
   return bootVfs({ ...options, card, clock });
+}
+
+/**
+ * Formats a fresh RAM device with `VfsFat.mkfs` and mounts it at `/flash` in `vfs` (the internal flash,
+ * whose content the model does not keep across boots).
+ */
+export function mountRamFlash(
+  vfs: Vfs,
+  runtime: FatRuntime,
+  config: VfsConfig = mimxrtVfsConfig,
+  blocks: number = DEFAULT_FLASH_BLOCKS,
+): VfsFat {
+  const flashDev = new RamBlockDevice(512, blocks);
+  microPythonMkfsWith(runtime, flashDev);
+  const flash = new VfsFat(runtime.mount(flashDev), flashDev, config);
+  vfs.mount(flash, "/flash");
+  return flash;
 }
