@@ -37,10 +37,22 @@ export function hardenedEncReader(key: RsaPrivateKey): FileReader {
   return { name: "decrypt(v2)", check: ({ bytes }) => void decryptEncV2(bytes, key) };
 }
 
+/**
+ * The hardened pipeline's temporary files (`<name>.tmp`): never read as data. A temporary is either
+ * verified and renamed, or abandoned and removed; damaged bytes in one are discarded, not accepted.
+ */
+export const temporaryFileReader: FileReader = {
+  name: "tmp-discarded",
+  check: () => {
+    throw new Error("a temporary file is discarded, never read as data");
+  },
+};
+
 /** The reader rules of one pipeline variant. */
 export function readerRules(pipeline: PipelineName, key: RsaPrivateKey): ReaderRule[] {
   const hardened = pipeline === "hardened";
   return [
+    ...(hardened ? [{ match: ".tmp", reader: temporaryFileReader }] : []),
     { match: ".jpg", reader: hardened ? hardenedImageReader : firmwareImageReader },
     { match: ".jpeg", reader: hardened ? hardenedImageReader : firmwareImageReader },
     { match: ".enc", reader: hardened ? hardenedEncReader(key) : asReportedEncReader(key) },

@@ -108,6 +108,8 @@ const sweepSchema = z.strictObject({
   cuts: cutsSchema.default("every-write"),
   torn: z.array(tornSchema).min(1).default(["none"]),
   policies: z.array(z.enum(POLICIES)).min(1).default(["persist-all", "drop-all"]),
+  /** Seeds of the randomised policies (random-subset, reorder) and garbage fills: one state per seed. */
+  seeds: z.array(nonNegInt).min(1).optional(),
   sample: z.int().min(1).optional(),
 });
 /** Which crash states a sweep checks: cut points × torn variants × unsynced-write policies. */

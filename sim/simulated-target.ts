@@ -19,13 +19,20 @@ import { readFileOrNull } from "../src/crash/record.ts";
 import { FatRuntime } from "../src/fat/js-fatfs-engine.ts";
 import { formatWith, microPythonMkfsWith } from "../src/fat/mkfs.ts";
 import { fsck } from "../src/fat/fsck.ts";
-import { FaultyBlockDevice, parseFaultPlan, FaultPlanError, type FaultPlan } from "../src/faults/index.ts";
+import {
+  FaultyBlockDevice,
+  FaultPlanError,
+  UsbHost,
+  parseFaultPlan,
+  type FaultPlan,
+  type UsbHostFault,
+} from "../src/faults/index.ts";
 import { OpenMvBoard, uniqueIdHex, DEFAULT_DEVICE_IDS, DEFAULT_UNIQUE_ID } from "../src/openmv/board.ts";
 import type { BoardImage } from "../src/openmv/board.ts";
 import { faultPlanForFirmware, firmwareByVersion, type FirmwareProfile } from "../src/openmv/firmware.ts";
 import { parsePrivateKeyFile } from "../src/openmv/key-files.ts";
 import type { RsaPrivateKey } from "../src/openmv/rsa.ts";
-import { pipelineByName, type Pipeline } from "../src/pipeline/index.ts";
+import { deviceIdOf, nameMillis, pipelineByName, rawPathFor, type Pipeline } from "../src/pipeline/index.ts";
 import { TracingBlockDevice } from "../src/trace/index.ts";
 import { PyException, type Vfs, type VfsFile } from "../src/vfs/index.ts";
 import { FileTracker } from "./file-tracker.ts";
@@ -131,6 +138,7 @@ export class SimulatedTarget implements SimulationTarget {
     "fault-injection",
     "crash-sweep",
     "card-image",
+    "usb-host",
   ]);
   readonly clock = new VirtualClock();
   readonly card: SdCard;
@@ -140,6 +148,8 @@ export class SimulatedTarget implements SimulationTarget {
   readonly pipeline: Pipeline;
   readonly tracker = new FileTracker("/sdcard");
   private board: OpenMvBoard | null = null;
+  /** The PC on the card's USB side: from the plan's `usb-host` fault, or made on the first usb_host step. */
+  private usbHost: UsbHost | undefined;
   private readonly images = new Map<string, BoardImage>();
   private readonly handles = new Map<string, { file: VfsFile; path: string }>();
   private readonly log: string[] = [];
@@ -169,7 +179,35 @@ export class SimulatedTarget implements SimulationTarget {
   }
 
   static async create(scenario: Scenario, options: TargetOptions): Promise<SimulatedTarget> {
-    return new SimulatedTarget(scenario, options.seed, await fatRuntime());
+    const target = new SimulatedTarget(scenario, options.seed, await fatRuntime());
+    target.usbHost = await UsbHost.fromPlan(target.faulty.plan, target.usbHostOptions());
+    return target;
+  }
+
+  /**
+   * The PC reaches the card through the firmware's USB mass-storage path, beside the camera's SD
+   * driver: it sees the media (and its power state), not the camera's fault wrapper, so its writes
+   * do not count in the camera's write index.
+   */
+  private usbHostOptions() {
+    return { device: this.card, clock: this.clock, marks: this.tracing.log };
+  }
+
+  /** An idle PC for usb_host steps in a scenario without a scheduled usb-host fault. */
+  private async adHocUsbHost(): Promise<UsbHost> {
+    if (this.usbHost) return this.usbHost;
+    const plan = parseFaultPlan({
+      version: 1,
+      seed: this.seed,
+      faults: [{ kind: "usb-host", mountAt: { atMicros: this.clock.nowMicros }, ops: [] }],
+    });
+    this.usbHost = await UsbHost.create({
+      ...this.usbHostOptions(),
+      schedule: plan.faults[0] as UsbHostFault,
+      seed: this.seed,
+    });
+    if (this.board && !this.board.isHalted) this.usbHost.attach(this.board);
+    return this.usbHost;
   }
 
   /**
@@ -221,6 +259,7 @@ export class SimulatedTarget implements SimulationTarget {
     for (const [path, rel] of Object.entries(PRIVATE_KEYS))
       board.open(path, "w").with((f) => f.write(readKey(rel)));
     this.tracker.instrument(board.vfs);
+    this.usbHost?.attach(board);
     this.board = board;
     this.handles.clear();
     return board;
@@ -277,6 +316,7 @@ export class SimulatedTarget implements SimulationTarget {
     let error: StepResult["error"];
     try {
       value = await this.execute(step, touched);
+      this.usbHost?.poll();
     } catch (e) {
       error = errorOf(e);
     }
@@ -329,10 +369,11 @@ export class SimulatedTarget implements SimulationTarget {
         const img = this.image(str("image"));
         const path = str("path");
         let saved: string;
+        // Known before the save, so a save that fails half-way is still classified.
+        touched.push(this.abs(path ?? rawPathFor(deviceIdOf(board), nameMillis(board))));
         if (path === undefined) saved = this.pipeline.saveRaw(board, img);
         else saved = img.save(path, { ...(num("quality") !== undefined && { quality: num("quality")! }) });
         this.lastRaw = this.abs(saved);
-        touched.push(this.lastRaw);
         return { path: this.lastRaw };
       }
       case "read_back": {
@@ -463,6 +504,7 @@ export class SimulatedTarget implements SimulationTarget {
         }
         this.faulty.mark(str("name")!);
         this.tracing.mark(str("name")!);
+        this.usbHost?.mark(str("name")!);
         return undefined;
       case "cut_power":
         this.faulty.cutNow();
@@ -474,10 +516,18 @@ export class SimulatedTarget implements SimulationTarget {
         this.faulty.reboot();
         await this.boot();
         return undefined;
-      case "usb_host":
-        throw new StepUsageError(
-          "usb_host steps need the usb-host fault model (not available on this target yet)",
-        );
+      case "usb_host": {
+        const host = await this.adHocUsbHost();
+        const op = str("op") as "list" | "copy_out" | "delete" | "write";
+        const event = host.perform({
+          op,
+          ...(str("path") !== undefined && { path: str("path")! }),
+          ...(num("bytes") !== undefined && { bytes: num("bytes")! }),
+        });
+        if (!event.result.ok) throw new StepUsageError(`usb_host ${op}: ${event.result.error ?? "failed"}`);
+        const { ok: _ok, ...rest } = event.result;
+        return rest;
+      }
       case "fsck": {
         this.syncLog();
         return (await this.fsck()).map((f) => f.kind);

@@ -60,7 +60,12 @@ export function crashSpecOf(plan: SweepPlan): CrashSweepSpec {
           : Array.isArray(c)
             ? { writes: c }
             : { logSpaced: c.logSpaced };
-  return { cuts, torn: plan.torn.map(tornSpecOf), policies: plan.policies };
+  return {
+    cuts,
+    torn: plan.torn.map(tornSpecOf),
+    policies: plan.policies,
+    ...(plan.seeds && { seeds: plan.seeds }),
+  };
 }
 
 /** Records the scenario's steps (up to the first cut_power) on a freshly provisioned card. */
