@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
 import create, * as C from "js-fatfs";
 import type { FatFs } from "js-fatfs";
 import { ERRNO, IOCTL, blockSizeOf, type BlockDevice } from "../block/index.ts";
-import type { VirtualClock } from "../clock/index.ts";
+import { calendarFromUnixSeconds, type VirtualClock } from "../clock/index.ts";
 import {
   FatError,
   FRESULT,
@@ -400,32 +400,16 @@ export async function mountFat(device: BlockDevice, options: MountFatOptions): P
  * tm_mon, tm_year-1900, tm_wday, tm_yday, tm_isdst, tm_gmtoff) for `unixSeconds` in UTC.
  */
 function utcLocaltime(heap32: Int32Array, unixSeconds: number, tmPtr: number): void {
-  const days = Math.floor(unixSeconds / 86400);
-  const secs = unixSeconds - days * 86400;
-  // civil-from-days (H. Hinnant), as src/clock calendarFromUnixSeconds.
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const mday = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const cumulative = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-  const yday = cumulative[month - 1] + mday - 1 + (leap && month > 2 ? 1 : 0);
+  const t = calendarFromUnixSeconds(unixSeconds);
   const p = tmPtr >> 2;
-  heap32[p] = secs % 60;
-  heap32[p + 1] = Math.floor((secs % 3600) / 60);
-  heap32[p + 2] = Math.floor(secs / 3600);
-  heap32[p + 3] = mday;
-  heap32[p + 4] = month - 1;
-  heap32[p + 5] = year - 1900;
-  heap32[p + 6] = (((days + 4) % 7) + 7) % 7; // tm_wday: 0 = Sunday; 1970-01-01 was a Thursday
-  heap32[p + 7] = yday;
+  heap32[p] = t.second;
+  heap32[p + 1] = t.minute;
+  heap32[p + 2] = t.hour;
+  heap32[p + 3] = t.day;
+  heap32[p + 4] = t.month - 1;
+  heap32[p + 5] = t.year - 1900;
+  heap32[p + 6] = (t.weekday + 1) % 7; // tm_wday counts from Sunday; CalendarTime.weekday from Monday
+  heap32[p + 7] = t.yearday - 1; // tm_yday counts from 0
   heap32[p + 8] = 0; // tm_isdst
   heap32[p + 9] = 0; // tm_gmtoff
 }
