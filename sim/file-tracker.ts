@@ -9,9 +9,7 @@
  */
 import { readFileOrNull, absolutePath } from "../src/crash/record.ts";
 import type { FileEvent, FileEventKind, FileHistory } from "../src/crash/record.ts";
-import type { Vfs, VfsFile } from "../src/vfs/index.ts";
-
-const encoder = new TextEncoder();
+import { bytesOfWrite, type Vfs, type VfsFile } from "../src/vfs/index.ts";
 
 /** A growable byte buffer written at positions, like a file. */
 class Shadow {
@@ -38,16 +36,6 @@ class Shadow {
   snapshot(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
-}
-
-/** The bytes `VfsFileBase.write(data, off?, maxLen?)` writes (py/stream.c argument rules). */
-function bytesOfWrite(data: string | Uint8Array, offsetOrMaxLen?: number, maxLen?: number): Uint8Array {
-  let bytes = typeof data === "string" ? encoder.encode(data) : data;
-  if (maxLen !== undefined) {
-    const off = Math.min(offsetOrMaxLen ?? 0, bytes.length);
-    bytes = bytes.subarray(off, off + Math.max(0, maxLen));
-  } else if (offsetOrMaxLen !== undefined) bytes = bytes.subarray(0, Math.max(0, offsetOrMaxLen));
-  return bytes;
 }
 
 /** Keeps the intended-content history of every file written on one volume (by mount point). */

@@ -54,6 +54,11 @@ export const PRIVATE_KEYS: Readonly<Record<string, string>> = {
 };
 export const DEFAULT_PRIVATE_KEY = "/flash/221.priv";
 
+/** The private key matching the provisioned `221.pub` (the readers' decryption key). */
+export function defaultPrivateKey(): RsaPrivateKey {
+  return parsePrivateKeyFile(readKey(PRIVATE_KEYS[DEFAULT_PRIVATE_KEY]), DEFAULT_PRIVATE_KEY);
+}
+
 /** Card presets by scenario name. */
 export const CARD_PRESETS: Readonly<Record<string, SdCardConfig>> = {
   "test-64m": tiny64mTestConfig,
@@ -172,10 +177,7 @@ export class SimulatedTarget implements SimulationTarget {
       clock: this.clock,
     });
     this.tracing = new TracingBlockDevice(this.faulty, this.clock, undefined, { logReads: false });
-    this.rules = readerRules(
-      scenario.pipeline,
-      parsePrivateKeyFile(readKey(PRIVATE_KEYS[DEFAULT_PRIVATE_KEY]), DEFAULT_PRIVATE_KEY),
-    );
+    this.rules = readerRules(scenario.pipeline, defaultPrivateKey());
   }
 
   static async create(scenario: Scenario, options: TargetOptions): Promise<SimulatedTarget> {

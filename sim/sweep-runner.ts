@@ -17,28 +17,28 @@ import {
   recordWorkload,
   replayState,
   runSweep,
+  tornKey as engineTornKey,
   type Recording,
   type SweepResult,
 } from "../src/crash/index.ts";
 import { fsck } from "../src/fat/fsck.ts";
-import { CrashPointError, type CrashSweepSpec, type TornSpec } from "../src/faults/index.ts";
-import { parsePrivateKeyFile } from "../src/openmv/key-files.ts";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import {
+  CrashPointError,
+  enumerateCrashPoints,
+  type CrashSweepSpec,
+  type TornSpec,
+} from "../src/faults/index.ts";
 import { readerRules } from "./readers.ts";
 import { ReplayIdError, type ReplayResult, type SweepRunner } from "./runner.ts";
 import type { FileExpectation, Scenario, SweepPlan, TornVariant } from "./scenario-schema.ts";
 import { tornKey, type SweepCell, type SweepPartial } from "./shard.ts";
 import {
-  DEFAULT_PRIVATE_KEY,
-  PRIVATE_KEYS,
   SimulatedTarget,
   cardConfigOf,
+  defaultPrivateKey,
   fatRuntime,
   provisionCard,
 } from "./simulated-target.ts";
-
-const KEYS_DIR = fileURLToPath(new URL("../test/fixtures/keys/", import.meta.url));
 
 /** The crash engine's torn variant for a scenario's. */
 function tornSpecOf(t: TornVariant): TornSpec | null {
@@ -101,11 +101,7 @@ export async function recordScenario(scenario: Scenario, seed: number): Promise<
 }
 
 function rulesOf(scenario: Scenario) {
-  const key = parsePrivateKeyFile(
-    readFileSync(KEYS_DIR + PRIVATE_KEYS[DEFAULT_PRIVATE_KEY], "utf8"),
-    DEFAULT_PRIVATE_KEY,
-  );
-  return readerRules(scenario.pipeline, key);
+  return readerRules(scenario.pipeline, defaultPrivateKey());
 }
 
 /**
@@ -127,7 +123,7 @@ function engineShard(
 /** The runner's sweep shape from the crash engine's result. */
 function toPartial(result: SweepResult, plan: SweepPlan): SweepPartial {
   const names = new Map<string, string>();
-  for (const t of plan.torn) names.set(tornKeyOfEngine(tornSpecOf(t)), tornKey(t));
+  for (const t of plan.torn) names.set(engineTornKey(tornSpecOf(t) ?? undefined), tornKey(t));
   const matrix: SweepCell[] = result.matrix.map((c) => ({
     cut: c.cut,
     policy: c.policy,
@@ -146,14 +142,8 @@ function toPartial(result: SweepResult, plan: SweepPlan): SweepPartial {
   return { ...result.counts, matrix, earliest };
 }
 
-/** src/crash's torn label (`2s+100b/ff`, `none`). */
-function tornKeyOfEngine(t: TornSpec | null): string {
-  if (!t) return "none";
-  return `${t.sectors}s${t.bytes ? `+${t.bytes}b` : ""}/${t.fill}`;
-}
-
-async function space(rec: Recording, plan: SweepPlan): Promise<number> {
-  const { enumerateCrashPoints } = await import("../src/faults/index.ts");
+/** Size of the plan's whole state space (the sample stride depends on it, not on the shard). */
+function spaceSize(rec: Recording, plan: SweepPlan): number {
   return enumerateCrashPoints(rec.log, crashSpecOf(plan)).length;
 }
 
@@ -161,7 +151,7 @@ export const simulatedSweepRunner: SweepRunner = {
   async run(scenario, options) {
     const rec = await recordScenario(scenario, options.seed);
     const spec = crashSpecOf(options.plan);
-    const shard = engineShard(await space(rec, options.plan), options.plan, options.shard);
+    const shard = engineShard(spaceSize(rec, options.plan), options.plan, options.shard);
     const result = await runSweep(rec, {
       spec,
       readers: rulesOf(scenario),

@@ -21,6 +21,20 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Data accepted by `write()`: MicroPython takes any buffer, a `str` as its UTF-8 bytes, in both modes. */
 export type WriteData = string | Uint8Array;
 
+/**
+ * The bytes `write(data[, max_len])` / `write(data, off, max_len)` writes (py/stream.c
+ * `stream_write_method`): a string as UTF-8, then the window the optional arguments select.
+ */
+export function bytesOfWrite(data: WriteData, offsetOrMaxLen?: number, maxLen?: number): Uint8Array {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  if (maxLen !== undefined) {
+    const off = Math.min(offsetOrMaxLen ?? 0, bytes.length);
+    return bytes.subarray(off, off + Math.max(0, maxLen));
+  }
+  if (offsetOrMaxLen !== undefined) return bytes.subarray(0, Math.max(0, offsetOrMaxLen));
+  return bytes;
+}
+
 /** Common part of both file types (the `rawfile` locals dict of vfs_fat_file.c). */
 export abstract class VfsFileBase {
   /** Position when the file was closed: `tell()` on a closed file returns it (f_tell of a dead FIL). */
@@ -136,13 +150,7 @@ export abstract class VfsFileBase {
    * @returns the number of bytes written
    */
   write(data: WriteData, offsetOrMaxLen?: number, maxLen?: number): number {
-    let bytes = typeof data === "string" ? encoder.encode(data) : data;
-    if (maxLen !== undefined) {
-      const off = Math.min(offsetOrMaxLen ?? 0, bytes.length);
-      bytes = bytes.subarray(off, off + Math.max(0, maxLen));
-    } else if (offsetOrMaxLen !== undefined) {
-      bytes = bytes.subarray(0, Math.max(0, offsetOrMaxLen));
-    }
+    const bytes = bytesOfWrite(data, offsetOrMaxLen, maxLen);
     const fil = this.live();
     let done = 0;
     while (done < bytes.length) {
