@@ -1,11 +1,14 @@
 /**
- * The FAT engine seen by the VFS: a mounted FAT volume on one block device. The implementation is
- * ChaN FatFs through npm `js-fatfs` (ARCHITECTURE.md, "FAT engine"); the interface stays small so a
- * closer engine (R0.13c with FF_FS_TINY=1, as OpenMV builds it) can replace it.
+ * The FAT layer seen from above: a {@link FatDriver} formats devices and mounts volumes; a mounted
+ * volume is a {@link FatEngine}. Implementations: ChaN FatFs through npm `js-fatfs`
+ * (js-fatfs-engine.ts) and any closer engine (R0.13c with FF_FS_TINY=1, as OpenMV builds it).
+ * Nothing above `src/fat` names an implementation except the place that chooses one.
  *
  * All calls are synchronous. Failures throw {@link FatError} carrying the FatFs FRESULT; the VFS maps
  * it to an errno exactly as MicroPython's `extmod/vfs_fat.c` does (`fresult_to_errno_table`).
  */
+import type { BlockDevice } from "../block/block-device.ts";
+import type { VirtualClock } from "../clock/virtual-clock.ts";
 
 /** FatFs FRESULT codes (ff.h). */
 export const FRESULT = {
@@ -120,6 +123,54 @@ export interface FatEngine {
   label(): string;
   /** Unmounts; open files are abandoned without sync (as a reboot would). */
   unmount(): void;
+  /** False once unmounted. */
+  readonly isMounted: boolean;
+  /** Files opened on this volume and not yet closed. */
+  readonly openFileCount: number;
+  /** The block device under this volume. */
+  readonly device: BlockDevice;
+  /**
+   * The last errno the block device returned (positive, e.g. 5 = EIO, 110 = ETIMEDOUT), or 0 when none
+   * since the last {@link clearDeviceErrno} or the mount. FatFs reduces every device error to
+   * FR_DISK_ERR; the VFS reads this to report the device's own errno.
+   */
+  readonly lastDeviceErrno: number;
+  clearDeviceErrno(): void;
+}
+
+/** Options for {@link FatDriver.mount}. */
+export interface FatMountOptions {
+  /**
+   * Mount read-only: every write is answered with FR_WRITE_PROTECTED (disk_status STA_PROTECT).
+   * Default: read-only when the device has `writable === false` (ImageFileBlockDevice), else writable.
+   */
+  readOnly?: boolean;
+}
+
+/** FatFs MKFS_PARM (ff.h): `fmt` is FM_FAT | FM_FAT32 | FM_SFD bits, `au_size` in bytes (0 = default). */
+export interface MkfsParams {
+  fmt: number;
+  n_fat: number;
+  au_size: number;
+  n_root?: number;
+}
+
+/** FatFs `FM_*` format bits (ff.h). */
+export const FM = { FAT: 0x01, FAT32: 0x02, EXFAT: 0x04, ANY: 0x07, SFD: 0x08 } as const;
+
+/**
+ * One FAT implementation instance: formats devices and mounts volumes on them, synchronously. Several
+ * volumes may be mounted at once (the VFS mounts /flash and /sdcard on one driver). Timestamps come
+ * from {@link clock}, which the caller may replace between operations.
+ */
+export interface FatDriver {
+  /** What runs underneath, for traces and reports (e.g. "js-fatfs R0.15 per-file"). */
+  readonly name: string;
+  clock: VirtualClock;
+  /** Mounts the volume on `device` (the boot sector is read now). Throws {@link FatError}. */
+  mount(device: BlockDevice, options?: FatMountOptions): FatEngine;
+  /** f_mkfs on `device`. Throws {@link FatError} (FR_MKFS_ABORTED when the parameters do not fit). */
+  mkfs(device: BlockDevice, params: MkfsParams): void;
 }
 
 /** Options for formatting, mirroring FatFs MKFS_PARM. */

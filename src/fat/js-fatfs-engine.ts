@@ -23,8 +23,11 @@ import {
   FRESULT,
   type FatEngine,
   type FatEntryInfo,
+  type FatDriver,
   type FatFile,
+  type FatMountOptions,
   type FatOpenFlags,
+  type MkfsParams,
   type FatVolumeInfo,
 } from "./fat-engine.ts";
 import { ATTR, parseBootSector } from "./fat-layout.ts";
@@ -74,15 +77,6 @@ const MODE: Record<FatOpenFlags["disposition"], number> = {
   "open-append": C.FA_OPEN_APPEND,
 };
 
-/** Options for {@link FatRuntime.mount}. */
-export interface FatMountOptions {
-  /**
-   * Mount read-only: FatFs then answers every write with FR_WRITE_PROTECTED (disk_status STA_PROTECT).
-   * Default: read-only when the device has `writable === false` (ImageFileBlockDevice), else writable.
-   */
-  readOnly?: boolean;
-}
-
 interface DriveSlot {
   device: BlockDevice;
   sectorSize: number;
@@ -96,7 +90,8 @@ interface DriveSlot {
  * One js-fatfs WASM instance with its DiskIO bound to up to {@link FATFS_VOLUMES} block devices.
  * Create with {@link FatRuntime.load}; then {@link mount} and {@link format} are synchronous.
  */
-export class FatRuntime {
+export class FatRuntime implements FatDriver {
+  readonly name = "js-fatfs R0.15 per-file";
   /** The FatFs module (exposed for tests and diagnostics; use the engine API instead). */
   readonly ff: FatFs;
   private readonly slots: (DriveSlot | null)[] = new Array<DriveSlot | null>(FATFS_VOLUMES).fill(null);
@@ -342,10 +337,7 @@ export class FatRuntime {
    * f_mkfs on `device` with FatFs MKFS_PARM `{fmt, n_fat, align: 0, n_root: 0, au_size}`. Synchronous.
    * Prefer {@link formatVolume} (mkfs.ts), which chooses the parameters for a requested FAT type.
    */
-  mkfsRaw(
-    device: BlockDevice,
-    params: { fmt: number; n_fat: number; au_size: number; n_root?: number },
-  ): void {
+  mkfs(device: BlockDevice, params: MkfsParams): void {
     const pdrv = this.bind(device, false);
     const workSize = 64 * 1024;
     const work = this.ff.malloc(workSize);

@@ -12,10 +12,9 @@
  * dosfstools'. The volume serial derives from the virtual clock, so a format is deterministic.
  * Deviation from MicroPython: R0.15's f_mkfs, not oofatfs R0.13c's; geometry may differ slightly.
  */
-import * as C from "js-fatfs";
 import { blockCountOf, blockSizeOf, type BlockDevice } from "../block/index.ts";
 import type { VirtualClock } from "../clock/index.ts";
-import { FatError, FRESULT, type MkfsOptions } from "./fat-engine.ts";
+import { FatError, FM, FRESULT, type FatDriver, type MkfsOptions, type MkfsParams } from "./fat-engine.ts";
 import { MAX_FAT12_CLUSTERS, MAX_FAT16_CLUSTERS } from "./fat-layout.ts";
 import { FatRuntime } from "./js-fatfs-engine.ts";
 
@@ -36,7 +35,7 @@ export function mkfsParams(
   sectors: number,
   sectorSize: number,
   options: MkfsOptions,
-): { fmt: number; n_fat: number; au_size: number } {
+): MkfsParams {
   const n_fat = options.fats;
   if (n_fat !== 1 && n_fat !== 2) throw new MkfsError(`fats must be 1 or 2, got ${String(n_fat)}`);
   const bytes = sectors * sectorSize;
@@ -51,7 +50,7 @@ export function mkfsParams(
   const au = options.clusterBytes ?? 0;
   switch (options.fatType) {
     case undefined:
-      return { fmt: C.FM_FAT | C.FM_FAT32 | C.FM_SFD, n_fat, au_size: au };
+      return { fmt: FM.FAT | FM.FAT32 | FM.SFD, n_fat, au_size: au };
     case 32: {
       // FAT32 needs more than 65524 clusters (fatgen103): with 512-byte clusters ≈ 33 MiB.
       const clusterSectors = au ? au / sectorSize : 1;
@@ -61,11 +60,11 @@ export function mkfsParams(
             `(at least ~${Math.ceil(((MAX_FAT16_CLUSTERS + 1) * clusterSectors * sectorSize) / 1048576 + 1)} MiB with ` +
             `${clusterSectors * sectorSize}-byte clusters)`,
         );
-      return { fmt: C.FM_FAT32 | C.FM_SFD, n_fat, au_size: au };
+      return { fmt: FM.FAT32 | FM.SFD, n_fat, au_size: au };
     }
     case 12:
     case 16: {
-      if (au) return { fmt: C.FM_FAT | C.FM_SFD, n_fat, au_size: au };
+      if (au) return { fmt: FM.FAT | FM.SFD, n_fat, au_size: au };
       const maxClusters = options.fatType === 12 ? MAX_FAT12_CLUSTERS : MAX_FAT16_CLUSTERS;
       let cs = 1;
       while (cs <= 128 && sectors / cs > maxClusters) cs *= 2;
@@ -78,7 +77,7 @@ export function mkfsParams(
           `${size} is too small for FAT16: it needs more than ${MAX_FAT12_CLUSTERS} clusters ` +
             `(at least ~${Math.ceil(((MAX_FAT12_CLUSTERS + 100) * sectorSize) / 1048576)} MiB with ${sectorSize}-byte clusters)`,
         );
-      return { fmt: C.FM_FAT | C.FM_SFD, n_fat, au_size: cs * sectorSize };
+      return { fmt: FM.FAT | FM.SFD, n_fat, au_size: cs * sectorSize };
     }
     default:
       throw new MkfsError(`fatType must be 12, 16 or 32, got ${String(options.fatType)}`);
@@ -86,10 +85,10 @@ export function mkfsParams(
 }
 
 /** Formats `device` on an existing runtime (synchronous). Throws {@link MkfsError} or {@link FatError}. */
-export function formatWith(rt: FatRuntime, device: BlockDevice, options: MkfsOptions): void {
+export function formatWith(rt: FatDriver, device: BlockDevice, options: MkfsOptions): void {
   const params = mkfsParams(blockCountOf(device), blockSizeOf(device), options);
   try {
-    rt.mkfsRaw(device, params);
+    rt.mkfs(device, params);
   } catch (e) {
     if (e instanceof FatError && e.fresult === FRESULT.FR_MKFS_ABORTED) {
       throw new MkfsError(
@@ -118,9 +117,9 @@ export async function microPythonMkfs(device: BlockDevice, clock: VirtualClock):
 }
 
 /** {@link microPythonMkfs} on an existing runtime (synchronous). */
-export function microPythonMkfsWith(rt: FatRuntime, device: BlockDevice): void {
+export function microPythonMkfsWith(rt: FatDriver, device: BlockDevice): void {
   try {
-    rt.mkfsRaw(device, { fmt: C.FM_FAT | C.FM_SFD, n_fat: 1, au_size: 0 });
+    rt.mkfs(device, { fmt: FM.FAT | FM.SFD, n_fat: 1, au_size: 0 });
   } catch (e) {
     if (e instanceof FatError && e.fresult === FRESULT.FR_MKFS_ABORTED)
       throw new MkfsError(

@@ -62,4 +62,17 @@ export class SpyEngine implements FatEngine {
   volumeInfo = () => this.inner.volumeInfo();
   label = () => this.inner.label();
   unmount = () => this.inner.unmount();
+  clearDeviceErrno = () => this.inner.clearDeviceErrno();
+  get isMounted() {
+    return this.inner.isMounted;
+  }
+  get openFileCount() {
+    return this.inner.openFileCount;
+  }
+  get device() {
+    return this.inner.device;
+  }
+  get lastDeviceErrno() {
+    return this.inner.lastDeviceErrno;
+  }
 }
