@@ -2,8 +2,15 @@ import { crc32 } from "node:zlib";
 import { IOCTL, type BlockDevice } from "../block/block-device.ts";
 import type { VirtualClock } from "../clock/virtual-clock.ts";
 
-/** Kind of a logged block operation. A `sync` is ioctl(3), the only barrier the protocol has. */
-export type BlockOpKind = "read" | "write" | "sync" | "erase";
+/**
+ * Kind of a logged block operation. A `sync` is ioctl(3), the only barrier the protocol has; `erase`
+ * is ioctl(6); `ioctl` is any other ioctl (INIT, DEINIT, BLOCK_COUNT, BLOCK_SIZE...), logged only by
+ * a recorder that asks for them (TRACE-FORMAT.md: a trace file holds every ioctl).
+ */
+export type BlockOpKind = "read" | "write" | "sync" | "erase" | "ioctl";
+
+/** Op kinds a recorder may leave out of a log for speed; a log missing any is not a trace file. */
+export type OmittedOpKind = "read" | "ioctl";
 
 /** One block operation as the device saw it. */
 export interface BlockOp {
@@ -24,6 +31,10 @@ export interface BlockOp {
   readonly result: number;
   /** A private copy of the bytes written (writes only). */
   readonly data?: Uint8Array;
+  /** ioctl only: the operation number (block-device protocol, `IOCTL`). */
+  readonly cmd?: number;
+  /** ioctl only: its argument. */
+  readonly arg?: number;
 }
 
 /** A named point in the log: "the next op after this mark has seq `seq`". */
@@ -33,10 +44,34 @@ export interface LogMark {
   readonly timeMicros: number;
 }
 
-/** The record of a run: every block op plus named marks. */
+/**
+ * A power cut at this point of the log (TRACE-FORMAT.md, the `cut` line): the next op has seq
+ * `beforeSeq`. When a write was in flight it is write `atWrite` (logged just before, with result -5)
+ * and `tornSectors` of its sectors reached the card; with no write in flight `atWrite` is the index
+ * the next write would have had and `tornSectors` is null.
+ */
+export interface LogCut {
+  /** Write index (0-based, among writes only) of the write in flight, or of the next write. */
+  readonly atWrite: number;
+  /** Whole sectors of the write in flight that persisted; null when none was in flight (or unknown). */
+  readonly tornSectors: number | null;
+  readonly beforeSeq: number;
+}
+
+/** The record of a run: every block op plus named marks and power cuts. */
 export class WriteLog {
   readonly ops: BlockOp[] = [];
   readonly marks: LogMark[] = [];
+  readonly cuts: LogCut[] = [];
+  /** Op kinds the recorder did not log (see {@link TracingOptions}); empty for a complete log. */
+  readonly omitted = new Set<OmittedOpKind>();
+  /**
+   * True while a recorder is inside an op it will append when the op returns, so that a cut
+   * reported from below during that op is placed after it ({@link cut}).
+   */
+  opInFlight = false;
+  private readonly order = new WeakMap<LogMark | LogCut, number>();
+  private annotationCount = 0;
 
   /** Seq the next op will get. */
   get nextSeq(): number {
@@ -52,7 +87,50 @@ export class WriteLog {
   mark(name: string, timeMicros: number): LogMark {
     const m = { name, seq: this.nextSeq, timeMicros };
     this.marks.push(m);
+    this.order.set(m, this.annotationCount++);
     return m;
+  }
+
+  /**
+   * Records a power cut. Called from below a recorder during the write in flight, it lands after
+   * that write's op (TRACE-FORMAT.md: "the `cut` line that follows"); otherwise at the current end.
+   */
+  cut(atWrite: number, tornSectors: number | null): LogCut {
+    if (!Number.isInteger(atWrite) || atWrite < 0)
+      throw new Error(`WriteLog.cut: atWrite must be a non-negative integer, got ${atWrite}`);
+    if (tornSectors !== null && (!Number.isInteger(tornSectors) || tornSectors < 0))
+      throw new Error(`WriteLog.cut: tornSectors must be null or a non-negative integer, got ${tornSectors}`);
+    const c = { atWrite, tornSectors, beforeSeq: this.nextSeq + (this.opInFlight ? 1 : 0) };
+    this.cuts.push(c);
+    this.order.set(c, this.annotationCount++);
+    return c;
+  }
+
+  /** Marks and cuts in log order: by the seq they precede, then in the order they were recorded. */
+  annotations(): ({ kind: "mark"; mark: LogMark } | { kind: "cut"; cut: LogCut })[] {
+    const all = [
+      ...this.marks.map((mark, i) => ({
+        kind: "mark" as const,
+        mark,
+        at: mark.seq,
+        ord: this.ordinal(mark, i),
+      })),
+      ...this.cuts.map((cut, i) => ({
+        kind: "cut" as const,
+        cut,
+        at: cut.beforeSeq,
+        ord: this.ordinal(cut, i),
+      })),
+    ];
+    all.sort((x, y) => x.at - y.at || x.ord - y.ord);
+    return all.map((a) =>
+      a.kind === "mark" ? { kind: a.kind, mark: a.mark } : { kind: a.kind, cut: a.cut },
+    );
+  }
+
+  /** Recording order; marks or cuts pushed directly (not through mark/cut) sort after, in array order. */
+  private ordinal(a: LogMark | LogCut, index: number): number {
+    return this.order.get(a) ?? Number.MAX_SAFE_INTEGER / 2 + index;
   }
 
   /** The first mark named `name`, or undefined. */
@@ -75,6 +153,11 @@ export class WriteLog {
 export interface TracingOptions {
   /** Log reads too (default true); a sweep's recording run may turn them off for speed. */
   logReads?: boolean;
+  /**
+   * Log every ioctl other than sync and erase as an `ioctl` op (default false, so the seq numbering
+   * of existing recordings does not change). A trace file needs both this and `logReads`.
+   */
+  logIoctls?: boolean;
 }
 
 /**
@@ -85,6 +168,7 @@ export class TracingBlockDevice implements BlockDevice {
   readonly log: WriteLog;
   private readonly blockSize: number;
   private readonly logReads: boolean;
+  private readonly logIoctls: boolean;
 
   constructor(
     readonly inner: BlockDevice,
@@ -95,6 +179,9 @@ export class TracingBlockDevice implements BlockDevice {
     this.log = log ?? new WriteLog();
     this.blockSize = inner.ioctl(IOCTL.BLOCK_SIZE, 0);
     this.logReads = options.logReads ?? true;
+    this.logIoctls = options.logIoctls ?? false;
+    if (!this.logReads) this.log.omitted.add("read");
+    if (!this.logIoctls) this.log.omitted.add("ioctl");
   }
 
   /** Adds a named mark at the current point of the log. */
@@ -103,7 +190,7 @@ export class TracingBlockDevice implements BlockDevice {
   }
 
   readblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
-    const result = this.inner.readblocks(blockNum, buf, offset);
+    const result = this.issue(this.logReads, () => this.inner.readblocks(blockNum, buf, offset));
     if (this.logReads) {
       this.log.ops.push({
         seq: this.log.nextSeq,
@@ -121,7 +208,7 @@ export class TracingBlockDevice implements BlockDevice {
 
   writeblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
     const data = buf.slice();
-    const result = this.inner.writeblocks(blockNum, buf, offset);
+    const result = this.issue(true, () => this.inner.writeblocks(blockNum, buf, offset));
     this.log.ops.push({
       seq: this.log.nextSeq,
       timeMicros: this.clock.nowMicros,
@@ -137,20 +224,36 @@ export class TracingBlockDevice implements BlockDevice {
   }
 
   ioctl(op: number, arg: number): number {
-    const result = this.inner.ioctl(op, arg);
-    if (op === IOCTL.SYNC || op === IOCTL.BLOCK_ERASE) {
-      this.log.ops.push({
-        seq: this.log.nextSeq,
-        timeMicros: this.clock.nowMicros,
-        kind: op === IOCTL.SYNC ? "sync" : "erase",
-        lba: op === IOCTL.SYNC ? 0 : arg,
-        count: op === IOCTL.SYNC ? 0 : 1,
-        offset: 0,
-        crc32: 0,
-        result,
-      });
-    }
+    const sync = op === IOCTL.SYNC;
+    const erase = op === IOCTL.BLOCK_ERASE;
+    const logged = sync || erase || this.logIoctls;
+    const result = this.issue(logged, () => this.inner.ioctl(op, arg));
+    if (!logged) return result;
+    // Key order as before ioctls were logged: describe() output (sweep reports) stays the same.
+    const kind: BlockOpKind = sync ? "sync" : erase ? "erase" : "ioctl";
+    this.log.ops.push({
+      seq: this.log.nextSeq,
+      timeMicros: this.clock.nowMicros,
+      kind,
+      lba: erase ? arg : 0,
+      count: erase ? 1 : 0,
+      offset: 0,
+      crc32: 0,
+      result,
+      ...(kind === "ioctl" && { cmd: op, arg }),
+    });
     return result;
+  }
+
+  /** Runs an op on the inner device; `logged` says whether it will be appended when it returns. */
+  private issue(logged: boolean, run: () => number): number {
+    if (!logged) return run();
+    this.log.opInFlight = true;
+    try {
+      return run();
+    } finally {
+      this.log.opInFlight = false;
+    }
   }
 
   private blocksTouched(length: number, offset: number): number {
