@@ -1,4 +1,5 @@
 export * from "./fat-engine.ts";
+export * from "./drivers.ts";
 export * from "./fat-layout.ts";
 export * from "./js-fatfs-engine.ts";
 export * from "./mkfs.ts";
