@@ -2,4 +2,3 @@ export * from "./fault-plan.ts";
 export * from "./cut-effects.ts";
 export * from "./faulty-block-device.ts";
 export * from "./materialise.ts";
-export * from "./usb-host.ts";

@@ -2,13 +2,8 @@ import { describe, expect, it } from "vitest";
 import { CowBlockDevice, ERRNO, IOCTL, readAll, type BlockDevice } from "../../src/block/index.ts";
 import { VirtualClock } from "../../src/clock/index.ts";
 import { fsck, mountFat } from "../../src/fat/index.ts";
-import {
-  FaultPlanError,
-  HostCacheBlockDevice,
-  UsbHost,
-  parseFaultPlan,
-  type UsbHostEvent,
-} from "../../src/faults/index.ts";
+import { FaultPlanError, parseFaultPlan } from "../../src/faults/index.ts";
+import { HostCacheBlockDevice, UsbHost, type UsbHostEvent } from "../../src/hosts/index.ts";
 import { OpenMvBoard } from "../../src/openmv/board.ts";
 import { openmvFirmware470 } from "../../src/openmv/firmware.ts";
 import { fsckFatBytes, sha256, tempDir } from "../fat/helpers.ts";

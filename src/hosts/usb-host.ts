@@ -10,7 +10,7 @@
  * - {@link HostCacheBlockDevice}: the PC's block cache over the shared card. Reads are cached and
  *   never re-validated until `dropAfterMicros` has passed (or never, until the PC remounts); writes
  *   are write-back with a flush delay (or write-through). All times are virtual microseconds.
- * - {@link UsbHost}: the PC's own FatFs instance (its own {@link FatRuntime}, i.e. its own WASM
+ * - {@link UsbHost}: the PC's own FAT instance (its own {@link FatDriver}, e.g. its own js-fatfs WASM
  *   instance) mounted on that cache, running a schedule (the `usb-host` fault of a {@link FaultPlan})
  *   of `mount`, `list`, `copy_out`, `delete`, `write`, `eject` actions. Actions run in order, each when
  *   its trigger has come: at a virtual time, or during the camera's next `sleep_ms` after a mark.
@@ -46,7 +46,7 @@
 import { createHash } from "node:crypto";
 import { ERRNO, IOCTL, blockSizeOf, type BlockDevice } from "../block/index.ts";
 import { Prng, type VirtualClock } from "../clock/index.ts";
-import { FatError, FatRuntime, fresultName, type JsFatfsEngine } from "../fat/index.ts";
+import { FatError, fresultName, loadFatDriver, type FatDriver, type FatEngine } from "../fat/index.ts";
 import type {
   FaultPlan,
   UsbHostCacheConfig,
@@ -54,7 +54,7 @@ import type {
   UsbHostOp,
   UsbHostOpName,
   UsbHostTrigger,
-} from "./fault-plan.ts";
+} from "../faults/fault-plan.ts";
 
 /** Default write-back delay, µs: Linux `dirty_expire_centisecs` = 3000. */
 export const DEFAULT_FLUSH_DELAY_MICROS = 30_000_000;
@@ -360,7 +360,7 @@ export interface UsbHostEvent {
   result: UsbHostResult;
 }
 
-/** Anything with `sleep_ms` hooks (OpenMvBoard.onSleep), so src/faults need not import src/openmv. */
+/** Anything with `sleep_ms` hooks (OpenMvBoard.onSleep), so src/hosts need not import src/openmv. */
 export interface SleepHookSource {
   onSleep(hook: (ctx: { startMicros: number; endMicros: number }) => void): () => void;
 }
@@ -379,8 +379,8 @@ export interface UsbHostOptions {
   readonly schedule: UsbHostFault;
   /** Seed of the bytes `write` actions create (the plan's seed). */
   readonly seed: number;
-  /** The PC's FatFs runtime; default: a runtime of its own (its own WASM instance). */
-  readonly runtime?: FatRuntime;
+  /** The PC's FAT driver; default: one of its own ({@link loadFatDriver}: its own WASM instance). */
+  readonly driver?: FatDriver;
   /** Camera marks recorded elsewhere (e.g. a WriteLog), counted with those given to {@link UsbHost.mark}. */
   readonly marks?: MarkSource;
 }
@@ -411,14 +411,14 @@ export class UsbHost {
   private readonly actions: Action[];
   private next = 0;
   private cacheDev: HostCacheBlockDevice | null = null;
-  private engine: JsFatfsEngine | null = null;
+  private engine: FatEngine | null = null;
   private readonly ownMarks = new Map<string, number>();
   private readonly cacheConfig: UsbHostCacheConfig;
 
   private constructor(
     readonly device: BlockDevice,
     readonly clock: VirtualClock,
-    readonly runtime: FatRuntime,
+    readonly driver: FatDriver,
     readonly seed: number,
     schedule: UsbHostFault,
     private readonly markSource: MarkSource | undefined,
@@ -428,8 +428,8 @@ export class UsbHost {
   }
 
   static async create(options: UsbHostOptions): Promise<UsbHost> {
-    const runtime = options.runtime ?? (await FatRuntime.load(options.clock));
-    return new UsbHost(options.device, options.clock, runtime, options.seed, options.schedule, options.marks);
+    const driver = options.driver ?? (await loadFatDriver(options.clock));
+    return new UsbHost(options.device, options.clock, driver, options.seed, options.schedule, options.marks);
   }
 
   /** A host for the plan's `usb-host` fault, or undefined when the plan has none. */
@@ -569,7 +569,7 @@ export class UsbHost {
           flushOnSync: c.flushOnSync,
         });
         try {
-          this.engine = this.runtime.mount(this.cacheDev);
+          this.engine = this.driver.mount(this.cacheDev);
         } catch (e) {
           this.cacheDev = null;
           throw e;
@@ -644,11 +644,11 @@ export class UsbHost {
    * f_mount again on the cache, so the FatFs window and allocation hints start fresh: between actions
    * the PC's only state is its block cache (see the module comment). Null when not mounted.
    */
-  private remount(): JsFatfsEngine | null {
+  private remount(): FatEngine | null {
     if (!this.engine || !this.cacheDev) return null;
     this.engine.unmount();
     this.engine = null;
-    this.engine = this.runtime.mount(this.cacheDev);
+    this.engine = this.driver.mount(this.cacheDev);
     return this.engine;
   }
 }

@@ -1,0 +1,1 @@
+export * from "./usb-host.ts";
