@@ -19,10 +19,10 @@
 import type { BlockDevice } from "../block/index.ts";
 import type { Prng as PrngType, VirtualClock } from "../clock/index.ts";
 import { Prng } from "../clock/index.ts";
-import { FRESULT, type FatFile } from "../fat/fat-engine.ts";
+import { FRESULT } from "../fat/fat-engine.ts";
 import type { FatRuntime } from "../fat/js-fatfs-engine.ts";
 import { bootVfs, mountRamFlash } from "../vfs/boot.ts";
-import { MP_ERRNO, OSError, withFatErrors } from "../vfs/os-error.ts";
+import { MP_ERRNO, OSError, fatErrorOf } from "../vfs/os-error.ts";
 import type { BinaryMode, OsModule, TextMode, Vfs } from "../vfs/vfs.ts";
 import type { FileIO, TextIOWrapper, VfsFile } from "../vfs/vfs-file.ts";
 import type { VfsFat } from "../vfs/vfs-fat.ts";
@@ -162,13 +162,12 @@ export class ImageModule {
   load(path: string): BoardImage {
     const f = this.board.imlibOpen(path, "rb");
     try {
-      const fil = fatFileOf(f);
       let pos = 0;
       const reader: ByteReader = {
-        size: fil.size(),
+        size: f.fatSize(),
         read: (offset, length) => {
           if (offset !== pos) this.board.imlibCall(path, () => f.seek(offset));
-          const got = this.board.imlibCall(path, () => rawRead(fil, length));
+          const got = this.board.imlibCall(path, () => readOnce(f, length));
           pos = offset + got.length;
           return got;
         },
@@ -178,7 +177,7 @@ export class ImageModule {
       parseExtension(path, "JPEG");
       // jpeg_read_pixels: file_seek(fp, 0); file_read(fp, pixels, f_size) — one f_read.
       this.board.imlibCall(path, () => f.seek(0));
-      const bytes = this.board.imlibCall(path, () => rawRead(fil, reader.size));
+      const bytes = this.board.imlibCall(path, () => readOnce(f, reader.size));
       if (bytes.length !== reader.size) throw PyOSError("Failed to read requested bytes!");
       this.board.imlibCall(path, () => f.close());
       return new BoardImage(this, header.width!, header.height!, JPEG, bytes);
@@ -481,11 +480,16 @@ export class OpenMvBoard {
         return OSError.of(MP_ERRNO.ENOENT, this.firmware.vfs.errnoNames);
       return e;
     }
-    return PyOSError(FFS_STRERROR[this.fresultOf(path, e.errno!)] ?? FFS_STRERROR[FRESULT.FR_DISK_ERR]);
+    const fresult = fatErrorOf(e)?.fresult ?? this.fresultOfVfsError(path, e.errno!);
+    return PyOSError(FFS_STRERROR[fresult] ?? FFS_STRERROR[FRESULT.FR_DISK_ERR]);
   }
 
-  /** The FRESULT behind a VFS errno (inverse of fresult_to_errno_table, disambiguated by the path). */
-  private fresultOf(path: string, errno: number): number {
+  /**
+   * The FRESULT imlib's f_open_helper would see for an OSError the VFS raised without a FatFs call
+   * failing (no mount, a closed file, a bad name): the inverse of fresult_to_errno_table, disambiguated
+   * by the path.
+   */
+  private fresultOfVfsError(path: string, errno: number): number {
     switch (errno) {
       case MP_ERRNO.ENOENT:
         return this.parentExists(path) ? FRESULT.FR_NO_FILE : FRESULT.FR_NO_PATH;
@@ -522,15 +526,10 @@ export class OpenMvBoard {
   }
 }
 
-/** The FatFs FIL under a VFS file (f_size without I/O, f_read without stream.c's retry loop). */
-function fatFileOf(f: VfsFile): FatFile {
-  return (f as unknown as { fil: FatFile }).fil;
-}
-
 /** One f_read of up to `length` bytes (imlib calls f_read directly, once). */
-function rawRead(fil: FatFile, length: number): Uint8Array {
+function readOnce(f: VfsFile, length: number): Uint8Array {
   const buf = new Uint8Array(length);
-  const n = withFatErrors(() => fil.read(buf));
+  const n = f.readOnce(buf);
   return n === length ? buf : buf.subarray(0, n);
 }
 

@@ -130,6 +130,29 @@ export function fresultToErrno(fresult: number): number {
   return FRESULT_TO_ERRNO[fresult] ?? MP_ERRNO.EIO;
 }
 
+/** The FatFs failure each VFS OSError was raised for; kept off the error object (its fields are Python's). */
+const fatCauses = new WeakMap<OSError, FatError>();
+
+/**
+ * `OSError(fresult_to_errno_table[e.fresult])` as the VFS raises it for a failed FatFs call,
+ * remembering `e` for {@link fatErrorOf}.
+ */
+export function osErrorOfFat(e: FatError, errnoNames?: ReadonlyMap<number, string>): OSError {
+  const err = OSError.of(fresultToErrno(e.fresult), errnoNames);
+  fatCauses.set(err, e);
+  return err;
+}
+
+/**
+ * The FatFs failure (FRESULT, call, path) behind an OSError the VFS raised, or undefined when the VFS
+ * raised it without a FatFs call failing (no mount, a closed file, a name FatFs never saw). Firmware
+ * code that reports FatFs results in its own words reads it here (OpenMV imlib ≤ 4.7.0 prints
+ * `ffs_strerror(res)`).
+ */
+export function fatErrorOf(e: OSError): FatError | undefined {
+  return fatCauses.get(e);
+}
+
 /**
  * Runs `fn`; a {@link FatError} becomes `OSError(fresult_to_errno_table[fresult])`. Any other error
  * (a programming mistake) propagates unchanged.
@@ -138,7 +161,7 @@ export function withFatErrors<T>(fn: () => T, errnoNames?: ReadonlyMap<number, s
   try {
     return fn();
   } catch (e) {
-    if (e instanceof FatError) throw OSError.of(fresultToErrno(e.fresult), errnoNames);
+    if (e instanceof FatError) throw osErrorOfFat(e, errnoNames);
     throw e;
   }
 }

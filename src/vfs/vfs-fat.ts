@@ -7,7 +7,7 @@ import {
   type FatOpenFlags,
 } from "../fat/fat-engine.ts";
 import { fatTimestampToSeconds } from "./fat-time.ts";
-import { MP_ERRNO, OSError, fresultToErrno } from "./os-error.ts";
+import { MP_ERRNO, OSError, fresultToErrno, osErrorOfFat } from "./os-error.ts";
 import { mimxrtVfsConfig, type VfsConfig } from "./vfs-config.ts";
 import { FileIO, TextIOWrapper, type VfsFile } from "./vfs-file.ts";
 
@@ -102,7 +102,7 @@ export class VfsFat {
     try {
       return fn();
     } catch (e) {
-      if (e instanceof FatError) throw this.err(fresultToErrno(e.fresult));
+      if (e instanceof FatError) throw osErrorOfFat(e, this.config.errnoNames);
       throw e;
     }
   }
@@ -119,7 +119,7 @@ export class VfsFat {
     } catch (e) {
       if (e instanceof FatError && (e.fresult === FRESULT.FR_NO_FILE || e.fresult === FRESULT.FR_NO_PATH))
         return false;
-      if (e instanceof FatError) throw this.err(fresultToErrno(e.fresult));
+      if (e instanceof FatError) throw osErrorOfFat(e, this.config.errnoNames);
       throw e;
     }
   }
@@ -230,7 +230,7 @@ export class VfsFat {
       this.engine.rename(a, b);
     } catch (e) {
       if (!(e instanceof FatError)) throw e;
-      if (e.fresult !== FRESULT.FR_EXIST) throw this.err(fresultToErrno(e.fresult));
+      if (e.fresult !== FRESULT.FR_EXIST) throw osErrorOfFat(e, this.config.errnoNames);
       this.removeInternal(newPath, false);
       this.fat(() => this.engine.rename(a, b));
     }

@@ -1,5 +1,5 @@
 import { FatError, type FatFile } from "../fat/fat-engine.ts";
-import { MP_ERRNO, OSError, fresultToErrno, withFatErrors } from "./os-error.ts";
+import { MP_ERRNO, OSError, osErrorOfFat, withFatErrors } from "./os-error.ts";
 import { MemoryError, UnicodeError } from "./py-errors.ts";
 
 /**
@@ -60,7 +60,7 @@ export abstract class VfsFileBase {
 
   /** A FatError as OSError(errno) (hot-path form of {@link withFatErrors}); other errors unchanged. */
   private mapped(e: unknown): unknown {
-    return e instanceof FatError ? this.oserror(fresultToErrno(e.fresult)) : e;
+    return e instanceof FatError ? osErrorOfFat(e, this.errnoNames) : e;
   }
 
   private live(): FatFile {
@@ -77,6 +77,19 @@ export abstract class VfsFileBase {
     } catch (e) {
       throw this.mapped(e);
     }
+  }
+
+  /**
+   * One f_read of up to `buf.length` bytes, without py/stream.c's retry loop: what firmware C code that
+   * calls f_read on the file directly sees (OpenMV imlib). Returns the count (0 at end of file).
+   */
+  readOnce(buf: Uint8Array): number {
+    return this.rawRead(buf);
+  }
+
+  /** f_size: the file's size in bytes from its FatFs FIL, without I/O (OpenMV imlib's `file_size`). */
+  fatSize(): number {
+    return this.live().size();
   }
 
   /** `mp_stream_rw` for reads: repeats f_read until `buf` is full or end of file. */

@@ -7,6 +7,7 @@ import {
   SECONDS_1970_TO_2000,
   ValueError,
   fatTimestampToSeconds,
+  fatErrorOf,
   fresultToErrno,
   withFatErrors,
 } from "../../src/vfs/index.ts";
@@ -126,5 +127,23 @@ describe("FAT timestamps → os.stat seconds (timeutils_seconds_since_epoch)", (
     expect(fatTimestampToSeconds(date, time, 2000)).toBe(
       Date.UTC(2025, 5, 15, 10, 30, 20) / 1000 - SECONDS_1970_TO_2000,
     );
+  });
+});
+
+describe("fatErrorOf", () => {
+  it("gives the FatFs failure behind a VFS OSError, and undefined for one the VFS raised itself", () => {
+    const cause = new FatError(FRESULT.FR_NO_PATH, "open", "/nodir/x.jpg");
+    let raised: unknown;
+    try {
+      withFatErrors(() => {
+        throw cause;
+      });
+    } catch (e) {
+      raised = e;
+    }
+    expect(raised).toBeInstanceOf(OSError);
+    expect((raised as OSError).errno).toBe(2);
+    expect(fatErrorOf(raised as OSError)).toBe(cause);
+    expect(fatErrorOf(OSError.of(2))).toBeUndefined();
   });
 });
