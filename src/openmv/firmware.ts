@@ -9,7 +9,6 @@
  * MicroPython issue 19010 (fixed by PR 19304; OpenMV took the fix in PR 3191, so every release up to
  * 4.8.1 has it).
  */
-import type { FaultPlan } from "../faults/fault-plan.ts";
 import { mimxrtVfsConfig, type VfsConfig } from "../vfs/vfs-config.ts";
 
 /** How imlib reports a FatFs failure while opening or reading an image file. */
@@ -29,8 +28,8 @@ export interface FirmwareProfile {
   readonly imageFileErrors: ImageFileErrorStyle;
   /**
    * The mimxrt SD driver can return stale 32-byte cache lines at the edges of a DMA read into a buffer
-   * that is not 32-byte aligned (MicroPython issue 19010). When false, `stale-dma` faults of a
-   * {@link FaultPlan} have no effect ({@link faultPlanForFirmware}).
+   * that is not 32-byte aligned (MicroPython issue 19010). When false, `stale-dma` faults of a fault
+   * plan have no effect (`faultPlanForFirmware` in src/profiles/openmv-rt1062/firmware-faults.ts).
    */
   readonly staleDmaBug: boolean;
   /** VFS details of the MicroPython build (errno names, stat epoch). */
@@ -100,16 +99,6 @@ export function firmwareByVersion(version: string): FirmwareProfile {
   const found = FIRMWARE_PROFILES.find((f) => f.version === v);
   if (!found) throw new UnknownFirmwareError(version);
   return found;
-}
-
-/**
- * The fault plan as it acts under `firmware`: a driver with the stale-DMA fix never returns stale
- * lines, so `stale-dma` faults are dropped; every other fault is a property of the card or the power
- * supply and stays. The target applies this before wrapping the card in a FaultyBlockDevice.
- */
-export function faultPlanForFirmware(plan: FaultPlan, firmware: FirmwareProfile): FaultPlan {
-  if (firmware.staleDmaBug) return plan;
-  return { ...plan, faults: plan.faults.filter((f) => f.kind !== "stale-dma") };
 }
 
 /**

@@ -7,12 +7,12 @@ import { describe, expect, it } from "vitest";
 import type { BlockDevice } from "../../src/block/index.ts";
 import { FaultyBlockDevice, parseFaultPlan, type FaultPlan } from "../../src/faults/index.ts";
 import {
-  faultPlanForFirmware,
   openmvFirmware470,
   openmvFirmware481,
   openmvFirmware490,
   type FirmwareProfile,
 } from "../../src/openmv/firmware.ts";
+import { faultPlanForFirmware } from "../../src/profiles/openmv-rt1062/firmware-faults.ts";
 import { OSError } from "../../src/vfs/index.ts";
 import { asReportedPipeline } from "../../src/pipeline/as-reported.ts";
 import { hardenedPipeline } from "../../src/pipeline/hardened.ts";
