@@ -45,7 +45,7 @@ export interface SectorRoles {
   /** True when a cap or a broken structure cut the walk short (some roles may read `lost` or `free`). */
   readonly truncated: boolean;
   /** The role of device block `lba`, e.g. `FAT1 entries 0–255` or `data /a.jpg (cluster 5, byte offset 4096)`. */
-  roleOf(lba: number): string;
+  readonly roleOf: (lba: number) => string;
 }
 
 const DEFAULT_MAX_DIR_ENTRIES = 1 << 20;
