@@ -71,7 +71,10 @@ export class FakeReplDevice {
   private line: number[] = [];
   private paste: number[] = [];
   private credited = 0;
+  private arrivalCredit = 0;
   private inbox: number[] = [];
+  /** For each byte in `inbox`: the raw-paste credit granted when it arrived. */
+  private inboxCredit: number[] = [];
   private pumping = false;
   private abort: AbortController | null = null;
   private readonly o: Required<Omit<FakeDeviceOptions, "pasteAbortAfterBytes" | "onSoftReset">> &
@@ -111,10 +114,16 @@ export class FakeReplDevice {
   }
 
   private receive(chunk: Uint8Array): void {
+    // A correct host sends raw-paste data only against credit it has seen, i.e. granted before
+    // the data arrived.
+    const visible = this.mode === "paste" ? this.credited : 0;
     for (const c of chunk) {
       // Ctrl-C while code runs is the interrupt character, caught before the input buffer.
       if (this.mode === "busy" && c === 0x03) this.abort?.abort();
-      else this.inbox.push(c);
+      else {
+        this.inbox.push(c);
+        this.inboxCredit.push(visible);
+      }
     }
     void this.pump();
   }
@@ -125,6 +134,7 @@ export class FakeReplDevice {
     try {
       while (this.inbox.length > 0 && !this.stream.isClosed) {
         const c = this.inbox.shift()!;
+        this.arrivalCredit = this.inboxCredit.shift()!;
         await this.step(c);
       }
     } finally {
@@ -239,7 +249,7 @@ export class FakeReplDevice {
       return;
     }
     this.paste.push(c);
-    if (this.paste.length > this.credited) this.windowViolations++;
+    if (this.paste.length > this.arrivalCredit) this.windowViolations++;
     this.maxPasteBacklog = Math.max(this.maxPasteBacklog, this.inbox.length + 1);
     if (this.o.pasteAbortAfterBytes !== undefined && this.paste.length >= this.o.pasteAbortAfterBytes) {
       this.out("\x04");

@@ -37,7 +37,7 @@ export function fakeFilesExec(files: FakeFiles, options: FakeFilesOptions = {}):
       const chunk = parsePyBytes(wrote[1]);
       if (options.corruptWrites && chunk.length > 0) chunk[0] ^= 0xff;
       open.parts.push(chunk);
-      files.set(open.path, Buffer.concat(open.parts));
+      files.set(open.path, new Uint8Array(Buffer.concat(open.parts)));
       io.print(`${chunk.length}\r\n`);
       return;
     }
