@@ -1,4 +1,4 @@
-import type { MockPortBinding } from "@serialport/binding-mock";
+import { createRequire } from "node:module";
 import { SerialPortMock } from "serialport";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -10,9 +10,12 @@ import {
 } from "../../src/link/index.ts";
 import { FakeReplDevice } from "../../src/link/testing/index.ts";
 
-// serialport (CommonJS) loads the mock binding's CJS build; an ESM import of
-// @serialport/binding-mock would be a second instance with its own ports, so use this one.
-const MockBinding = SerialPortMock.binding;
+// serialport (CommonJS) loads the CommonJS build of @serialport/binding-mock; an ESM import would
+// be a second instance with its own ports, so require it (and type it through SerialPortMock).
+const { MockBinding } = createRequire(import.meta.url)("@serialport/binding-mock") as {
+  MockBinding: typeof SerialPortMock.binding;
+};
+type MockPortBinding = NonNullable<SerialPortMock["port"]>;
 
 /** The board's end of a mock port: what the host writes arrives here, what it writes is emitted. */
 class MockBoardEnd extends StreamCore {
@@ -49,7 +52,7 @@ async function mockBoard(path: string) {
       return port;
     },
   });
-  const binding = port!.port! as MockPortBinding;
+  const binding: MockPortBinding = port!.port!;
   const board = new MockBoardEnd(binding);
   const write = binding.write.bind(binding);
   binding.write = async (buf: Buffer) => {
@@ -78,6 +81,7 @@ describe("openSerialStream on @serialport/binding-mock", () => {
     const { stream, port, binding, device, setCalls } = await mockBoard("/dev/ttyMOCK0");
     expect(stream.baud).toBe(115200);
     expect(setCalls).toEqual([{ dtr: true, rts: true }]);
+    expect(MockBinding).toBe(SerialPortMock.binding);
     expect(binding.openOptions.baudRate).toBe(115200);
     const repl = await RawRepl.connect(stream, { settleMs: 0 });
     const r = await repl.exec("x = 1\n" + "#".repeat(1000));
