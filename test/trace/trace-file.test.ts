@@ -213,6 +213,18 @@ describe("cardsim-trace/1 round trip", () => {
     }
   }
 
+  it("reads a write line written by another writer: other key order, JSON escapes in the base64", () => {
+    const data = Uint8Array.from([0xff, 0xff, 0xff, ...new Array<number>(509).fill(0xfb)]);
+    const b64 = Buffer.from(data).toString("base64").replaceAll("/", "\\/");
+    expect(b64).toContain("\\/");
+    const crc = crc32(data).toString(16).padStart(8, "0").toUpperCase();
+    const text =
+      JSON.stringify({ format: "cardsim-trace/1", ...header("inline") }) +
+      `\n{"bytes":"${b64}","op":"write","seq":0,"lba":3,"count":1,"offset":0,"crc32":"${crc}","result":0,"timeMicros":5}\n`;
+    const t = parseTrace(Buffer.from(text), "other.jsonl");
+    expect(t.log.ops[0]).toMatchObject({ kind: "write", lba: 3, data, crc32: crc32(data) });
+  });
+
   it("detects gzip by magic bytes, not by the file name", () => {
     const { tracer } = recordRun();
     const gzAsPlain = join(dir, "really-gzip.jsonl");
