@@ -53,4 +53,26 @@ describe("TracingBlockDevice", () => {
     replayWrites(dev.log, Infinity, all);
     expect(readAll(all)).toEqual(readAll(base));
   });
+
+  it("with logIoctls, every ioctl is an op; a cut outside an op lands at the end, in recording order with marks", () => {
+    const dev = new TracingBlockDevice(CowBlockDevice.blank(512, 8), new VirtualClock(), undefined, {
+      logIoctls: true,
+    });
+    expect(dev.ioctl(IOCTL.BLOCK_COUNT, 0)).toBe(8);
+    dev.writeblocks(1, fill(512, 1));
+    dev.mark("before-cut");
+    dev.log.cut(1, null);
+    dev.mark("after-cut");
+    expect(dev.log.ops.map((o) => [o.seq, o.kind, o.cmd, o.result])).toEqual([
+      [0, "ioctl", IOCTL.BLOCK_COUNT, 8],
+      [1, "write", undefined, 0],
+    ]);
+    expect(dev.log.omitted.size).toBe(0);
+    expect(dev.log.cuts).toEqual([{ atWrite: 1, tornSectors: null, beforeSeq: 2 }]);
+    expect(dev.log.annotations().map((a) => (a.kind === "mark" ? a.mark.name : "cut"))).toEqual([
+      "before-cut",
+      "cut",
+      "after-cut",
+    ]);
+  });
 });
