@@ -135,14 +135,16 @@ export class FakeReplDevice {
       while (this.inbox.length > 0 && !this.stream.isClosed) {
         const c = this.inbox.shift()!;
         this.arrivalCredit = this.inboxCredit.shift()!;
-        await this.step(c);
+        // Most bytes are handled synchronously; await only a run (keeps the fake fast).
+        const running = this.step(c);
+        if (running) await running;
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  private async step(c: number): Promise<void> {
+  private step(c: number): Promise<void> | undefined {
     switch (this.mode) {
       case "friendly":
         return this.friendly(c);
@@ -154,7 +156,7 @@ export class FakeReplDevice {
         // pyexec.c mp_reader_stdin_close: after an early end, discard until Ctrl-C or Ctrl-D.
         if (c === 0x03 || c === 0x04) {
           this.mode = "busy";
-          await this.frame(() => {
+          return this.frame(() => {
             throw new FakePyError("SyntaxError", "invalid syntax");
           });
         }
@@ -164,7 +166,7 @@ export class FakeReplDevice {
     }
   }
 
-  private async friendly(c: number): Promise<void> {
+  private friendly(c: number): undefined {
     if (c === 0x01) {
       this.out("\r\n");
       this.mode = "raw";
@@ -187,7 +189,7 @@ export class FakeReplDevice {
     }
   }
 
-  private async raw(c: number): Promise<void> {
+  private raw(c: number): Promise<void> | undefined {
     if (c === 0x01) {
       const isPaste = this.line.length === 2 && this.line[0] === 0x05;
       if (isPaste && this.o.rawPaste === "supported" && this.line[1] === 0x41) {
@@ -218,7 +220,7 @@ export class FakeReplDevice {
       }
       const code = td.decode(Uint8Array.from(this.line));
       this.line = [];
-      await this.run(code);
+      return this.run(code);
     } else {
       this.line.push(c);
     }
@@ -233,20 +235,18 @@ export class FakeReplDevice {
     this.out(Uint8Array.of(0x52, 0x01, w & 0xff, w >> 8, 0x01));
   }
 
-  private async pasteByte(c: number): Promise<void> {
+  private pasteByte(c: number): Promise<void> | undefined {
     if (c === 0x04 || c === 0x03) {
       this.out("\x04");
       const code = td.decode(Uint8Array.from(this.paste));
       this.paste = [];
       if (c === 0x03) {
         this.mode = "busy";
-        await this.frame(() => {
+        return this.frame(() => {
           throw new FakePyError("KeyboardInterrupt", "");
         });
-        return;
       }
-      await this.run(code);
-      return;
+      return this.run(code);
     }
     this.paste.push(c);
     if (this.paste.length > this.arrivalCredit) this.windowViolations++;
