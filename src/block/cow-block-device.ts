@@ -1,12 +1,22 @@
-import { ERRNO, IOCTL, type BlockDevice } from "./block-device.ts";
+import {
+  blockCountOf,
+  blockSizeOf,
+  BlockDeviceError,
+  ERRNO,
+  IOCTL,
+  type BlockDevice,
+} from "./block-device.ts";
 
 /**
  * A copy-on-write block device: an immutable base image plus an overlay of changed blocks.
  * `fork()` costs O(changed blocks): the fork copies the overlay's block references, and a later write
  * replaces a block's buffer instead of mutating it, so forks never see each other's writes.
+ * The base is bytes in memory, all zeros, or another device read on demand ({@link overDevice}).
  */
 export class CowBlockDevice implements BlockDevice {
   private readonly overlay: Map<number, Uint8Array>;
+  /** The base when it is a device ({@link overDevice}); `base` is then null. Never written. */
+  private baseDevice: BlockDevice | null = null;
 
   /**
    * @param base the content beneath the overlay (never written), or null for an all-zero device
@@ -40,9 +50,22 @@ export class CowBlockDevice implements BlockDevice {
     return new CowBlockDevice(image, blockSize, image.length / blockSize);
   }
 
+  /**
+   * A device whose base is `device`, read block by block when a block is not in the overlay and never
+   * written: changes stay in memory (e.g. on an image file too large to load) until the caller writes
+   * {@link changedBlocks} back. A failing base read fails the read with the base device's errno.
+   */
+  static overDevice(device: BlockDevice): CowBlockDevice {
+    const cow = new CowBlockDevice(null, blockSizeOf(device), blockCountOf(device));
+    cow.baseDevice = device;
+    return cow;
+  }
+
   /** An independent copy of the current state, in O(changed blocks). */
   fork(): CowBlockDevice {
-    return new CowBlockDevice(this.base, this.blockSize, this.numBlocks, new Map(this.overlay));
+    const copy = new CowBlockDevice(this.base, this.blockSize, this.numBlocks, new Map(this.overlay));
+    copy.baseDevice = this.baseDevice;
+    return copy;
   }
 
   /** Number of blocks that differ from the base (were written at least once). */
@@ -55,12 +78,20 @@ export class CowBlockDevice implements BlockDevice {
     return [...this.overlay.keys()].sort((a, b) => a - b);
   }
 
-  /** The current content of one block (a view: do not modify). */
+  /**
+   * The current content of one block (a view: do not modify). Over a device base, a failing read of
+   * the base throws {@link BlockDeviceError}.
+   */
   block(blockNum: number): Uint8Array {
     const over = this.overlay.get(blockNum);
     if (over) return over;
     if (this.base) return this.base.subarray(blockNum * this.blockSize, (blockNum + 1) * this.blockSize);
-    return new Uint8Array(this.blockSize);
+    const buf = new Uint8Array(this.blockSize);
+    if (this.baseDevice) {
+      const rc = this.baseDevice.readblocks(blockNum, buf);
+      if (rc !== 0) throw new BlockDeviceError(-rc, "read", blockNum);
+    }
+    return buf;
   }
 
   /** Replaces one whole block (takes ownership of `data`). */
@@ -82,7 +113,10 @@ export class CowBlockDevice implements BlockDevice {
       const over = this.overlay.get(n);
       if (over) buf.set(over.subarray(inBlock, inBlock + take), done);
       else if (this.base) buf.set(this.base.subarray(pos, pos + take), done);
-      else buf.fill(0, done, done + take);
+      else if (this.baseDevice) {
+        const rc = this.readBase(n, inBlock, buf.subarray(done, done + take));
+        if (rc !== 0) return rc;
+      } else buf.fill(0, done, done + take);
       done += take;
       pos += take;
     }
@@ -101,7 +135,11 @@ export class CowBlockDevice implements BlockDevice {
       let fresh: Uint8Array;
       if (take === bs) fresh = buf.slice(done, done + bs);
       else {
-        fresh = this.block(n).slice();
+        if (this.baseDevice && !this.overlay.has(n)) {
+          fresh = new Uint8Array(bs);
+          const rc = this.readBase(n, 0, fresh);
+          if (rc !== 0) return rc;
+        } else fresh = this.block(n).slice();
         fresh.set(buf.subarray(done, done + take), inBlock);
       }
       this.overlay.set(n, fresh);
@@ -109,6 +147,16 @@ export class CowBlockDevice implements BlockDevice {
       pos += take;
     }
     return 0;
+  }
+
+  /** Bytes `inBlock..inBlock+dest.length` of base block `n` into `dest`: 0 or the base's negative errno. */
+  private readBase(n: number, inBlock: number, dest: Uint8Array): number {
+    const device = this.baseDevice!;
+    if (inBlock === 0 && dest.length === this.blockSize) return device.readblocks(n, dest);
+    const whole = new Uint8Array(this.blockSize);
+    const rc = device.readblocks(n, whole);
+    if (rc === 0) dest.set(whole.subarray(inBlock, inBlock + dest.length));
+    return rc;
   }
 
   ioctl(op: number, _arg: number): number {

@@ -77,6 +77,34 @@ describe("CowBlockDevice", () => {
     expect(readAll(dev).subarray(0, 512)).toEqual(new Uint8Array(512));
     expect(dev.changedBlocks()).toEqual([1, 2, 3]); // bytes 912..2011 span blocks 1-3
   });
+
+  it("over a device: reads the base on demand, never writes it, and passes its read errors up", () => {
+    const inner = RamBlockDevice.fromImage(pattern(512 * 8, 7));
+    const dev = CowBlockDevice.overDevice(inner);
+    expect(dev.ioctl(IOCTL.BLOCK_COUNT, 0)).toBe(8);
+    dev.writeblocks(3, pattern(512, 80));
+    dev.writeblocks(5, pattern(20, 90), 30); // partial block: base block read, then patched
+    const fork = dev.fork();
+    fork.writeblocks(6, pattern(512, 1));
+    expect(readAll(dev)).toEqual(
+      Uint8Array.from(pattern(512 * 8, 7), (b, i) =>
+        i >= 3 * 512 && i < 4 * 512
+          ? pattern(512, 80)[i - 3 * 512]
+          : i >= 5 * 512 + 30 && i < 5 * 512 + 50
+            ? pattern(20, 90)[i - 5 * 512 - 30]
+            : b,
+      ),
+    );
+    expect(dev.changedBlocks()).toEqual([3, 5]);
+    expect(fork.changedBlocks()).toEqual([3, 5, 6]);
+    expect(inner.data).toEqual(pattern(512 * 8, 7));
+    const failing = {
+      readblocks: () => -ERRNO.EIO,
+      writeblocks: () => 0,
+      ioctl: (op: number, arg: number) => inner.ioctl(op, arg),
+    };
+    expect(CowBlockDevice.overDevice(failing).readblocks(0, new Uint8Array(512))).toBe(-ERRNO.EIO);
+  });
 });
 
 describe("ImageFileBlockDevice", () => {
