@@ -16,21 +16,27 @@
  * Exit codes (sim/cli.ts): 0 success, 1 fsck findings, 2 unusable input or failed operation.
  */
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { parseArgs as parseNodeArgs } from "node:util";
 import {
-  blockCountOf,
   blockSizeOf,
   CardImageError,
   CowBlockDevice,
-  ERRNO,
   IOCTL,
   ImageFileBlockDevice,
   type BlockDevice,
 } from "../src/block/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
-import { FatError, FRESULT, fresultName, type FatEngine, type FatEntryInfo } from "../src/fat/fat-engine.ts";
+import { loadFatDriver } from "../src/fat/drivers.ts";
+import {
+  FatError,
+  FRESULT,
+  fresultName,
+  type FatDriver,
+  type FatEngine,
+  type FatEntryInfo,
+} from "../src/fat/fat-engine.ts";
 import { describeBootProblem, parseBootSector } from "../src/fat/fat-layout.ts";
 import { fsck } from "../src/fat/fsck.ts";
-import { FatRuntime } from "../src/fat/js-fatfs-engine.ts";
 import { formatWith, MkfsError } from "../src/fat/mkfs.ts";
 import { buildMbr, locateFatVolume, PartitionError } from "../src/fat/partition.ts";
 
@@ -61,30 +67,56 @@ options for all: --partition N   use MBR partition N (1..4)
 /** Bad command-line or image input: printed as one line, exit code 2. */
 class UsageError extends Error {}
 
+/** Options of every image command (each command reads the ones it uses). `-l` has no long form. */
+const OPTIONS = {
+  size: { type: "string" },
+  fat: { type: "string" },
+  fats: { type: "string" },
+  partition: { type: "string" },
+  force: { type: "boolean" },
+  json: { type: "boolean" },
+  l: { type: "boolean", short: "l" },
+} as const;
+
+type OptionValues = {
+  -readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "string" ? string : boolean;
+};
+
 interface Parsed {
   positional: string[];
-  flags: Map<string, string | true>;
+  values: OptionValues;
 }
 
-const VALUE_FLAGS = new Set(["--size", "--fat", "--fats", "--partition"]);
-const BOOL_FLAGS = new Set(["--force", "--json", "-l"]);
-
+/**
+ * `node:util` parseArgs, lenient so that this CLI words its own errors: the whole offending argument
+ * for an unknown option (also `--` and a value given to a boolean), "needs a value" for a bare value
+ * option. A value option takes the next argument whatever it looks like (`--partition -1`).
+ */
 function parseArgs(args: string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (VALUE_FLAGS.has(a)) {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`option ${a} needs a value`);
-      flags.set(a, v);
-    } else if (a.startsWith("--") && a.includes("=") && VALUE_FLAGS.has(a.slice(0, a.indexOf("=")))) {
-      flags.set(a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1));
-    } else if (BOOL_FLAGS.has(a)) flags.set(a, true);
-    else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option '${a}'`);
-    else positional.push(a);
+  const { positionals, tokens } = parseNodeArgs({
+    args,
+    options: OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const values: OptionValues = {};
+  for (const t of tokens) {
+    if (t.kind === "positional") continue;
+    const raw = args[t.index];
+    if (t.kind === "option-terminator") throw new UsageError(`unknown option '${raw}'`);
+    const option = Object.hasOwn(OPTIONS, t.name) ? OPTIONS[t.name as keyof typeof OPTIONS] : undefined;
+    if (!option || (t.name === "l" && raw !== "-l") || (t.name !== "l" && t.rawName !== `--${t.name}`))
+      throw new UsageError(`unknown option '${raw}'`);
+    if (option.type === "boolean") {
+      if (t.value !== undefined) throw new UsageError(`unknown option '${raw}'`);
+      (values as Record<string, boolean>)[t.name] = true;
+    } else {
+      if (t.value === undefined) throw new UsageError(`option ${t.rawName} needs a value`);
+      (values as Record<string, string>)[t.name] = t.value;
+    }
   }
-  return { positional, flags };
+  return { positional: positionals, values };
 }
 
 /** Parses "64MiB", "64M", "2G", "512K", "1048576" into bytes. */
@@ -100,17 +132,16 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-function intFlag(p: Parsed, name: string, allowed: number[]): number | undefined {
-  const v = p.flags.get(name);
+function intFlag(p: Parsed, name: "fat" | "fats" | "partition", allowed: number[]): number | undefined {
+  const v = p.values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v === true || !allowed.includes(n))
-    throw new UsageError(`${name} '${String(v)}': expected ${allowed.join(" or ")}`);
+  if (!allowed.includes(n)) throw new UsageError(`--${name} '${v}': expected ${allowed.join(" or ")}`);
   return n;
 }
 
 function partitionFlag(p: Parsed): number | undefined {
-  return intFlag(p, "--partition", [1, 2, 3, 4]);
+  return intFlag(p, "partition", [1, 2, 3, 4]);
 }
 
 function normPath(path: string): string {
@@ -118,45 +149,13 @@ function normPath(path: string): string {
   return `/${parts.join("/")}`;
 }
 
-/** A copy-on-write overlay on a device: changes stay in memory until {@link commit}. */
-class Overlay implements BlockDevice {
-  readonly changed = new Map<number, Uint8Array>();
-  private readonly bs: number;
-  constructor(private readonly inner: BlockDevice) {
-    this.bs = blockSizeOf(inner);
+/** Writes the sectors changed in `overlay` back to `target` in ascending order, then syncs it. */
+function writeBack(overlay: CowBlockDevice, target: BlockDevice): void {
+  for (const n of overlay.changedBlocks()) {
+    const rc = target.writeblocks(n, overlay.block(n));
+    if (rc !== 0) throw new UsageError(`writing sector ${n} back to the image failed (errno ${-rc})`);
   }
-  readblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
-    if (offset !== 0 || buf.length % this.bs !== 0) return -ERRNO.EINVAL;
-    for (let i = 0; i < buf.length / this.bs; i++) {
-      const view = buf.subarray(i * this.bs, (i + 1) * this.bs);
-      const c = this.changed.get(blockNum + i);
-      if (c) view.set(c);
-      else {
-        const rc = this.inner.readblocks(blockNum + i, view);
-        if (rc !== 0) return rc;
-      }
-    }
-    return 0;
-  }
-  writeblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
-    if (offset !== 0 || buf.length % this.bs !== 0) return -ERRNO.EINVAL;
-    if (blockNum < 0 || blockNum + buf.length / this.bs > blockCountOf(this.inner)) return -ERRNO.EIO;
-    for (let i = 0; i < buf.length / this.bs; i++)
-      this.changed.set(blockNum + i, buf.slice(i * this.bs, (i + 1) * this.bs));
-    return 0;
-  }
-  ioctl(op: number, arg: number): number {
-    if (op === IOCTL.SYNC) return 0;
-    return this.inner.ioctl(op, arg);
-  }
-  /** Writes the changed blocks to `target` in ascending order. */
-  commit(target: BlockDevice): void {
-    for (const n of [...this.changed.keys()].sort((a, b) => a - b)) {
-      const rc = target.writeblocks(n, this.changed.get(n)!);
-      if (rc !== 0) throw new UsageError(`writing sector ${n} back to the image failed (errno ${-rc})`);
-    }
-    target.ioctl(IOCTL.SYNC, 0);
-  }
+  target.ioctl(IOCTL.SYNC, 0);
 }
 
 function openImage(img: string, writable: boolean): ImageFileBlockDevice {
@@ -197,12 +196,12 @@ function fatMessage(img: string, e: FatError, path: string | undefined): string 
 }
 
 interface Volume {
-  engine: FatEngine & { unmount(): void };
+  engine: FatEngine;
   device: BlockDevice;
 }
 
 function mountVolume(
-  rt: FatRuntime,
+  rt: FatDriver,
   img: string,
   base: BlockDevice,
   partition: number | undefined,
@@ -240,17 +239,17 @@ function formatEntry(e: FatEntryInfo, long: boolean): string {
 async function cmdMkfs(p: Parsed, io: ImageCliIo): Promise<number> {
   const [img, extra] = p.positional;
   if (!img || extra !== undefined) throw new UsageError("mkfs takes one image path");
-  const sizeFlag = p.flags.get("--size");
-  if (typeof sizeFlag !== "string") throw new UsageError("mkfs needs --size (e.g. --size 64MiB)");
+  const sizeFlag = p.values.size;
+  if (sizeFlag === undefined) throw new UsageError("mkfs needs --size (e.g. --size 64MiB)");
   const size = parseSize(sizeFlag);
-  const fatType = intFlag(p, "--fat", [12, 16, 32]) as 12 | 16 | 32 | undefined;
-  const fats = (intFlag(p, "--fats", [1, 2]) ?? 2) as 1 | 2;
+  const fatType = intFlag(p, "fat", [12, 16, 32]) as 12 | 16 | 32 | undefined;
+  const fats = (intFlag(p, "fats", [1, 2]) ?? 2) as 1 | 2;
   const partition = partitionFlag(p);
   if (partition !== undefined && partition !== 1)
     throw new UsageError("mkfs --partition: only partition 1 can be created");
-  if (existsSync(img) && p.flags.get("--force") !== true)
+  if (existsSync(img) && p.values.force !== true)
     throw new UsageError(`${img}: file exists; use --force to overwrite it`);
-  const rt = await FatRuntime.load(new VirtualClock());
+  const rt = await loadFatDriver(new VirtualClock());
   // Format into a sparse in-memory device first: a refused size never creates or clobbers the file.
   const sectors = size / 512;
   const start = partition ? (sectors > 16384 ? 2048 : 63) : 0;
@@ -297,9 +296,10 @@ async function withVolume<T>(
   body: (v: Volume) => T | Promise<T>,
 ): Promise<T> {
   const file = openImage(img, writable);
-  const overlay = writable ? new Overlay(file) : null;
+  // put and rm change a copy-on-write overlay, written back only when the whole operation succeeded.
+  const overlay = writable ? CowBlockDevice.overDevice(file) : null;
   try {
-    const rt = await FatRuntime.load(new VirtualClock());
+    const rt = await loadFatDriver(new VirtualClock());
     const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable);
     let result: T;
     try {
@@ -307,7 +307,7 @@ async function withVolume<T>(
     } finally {
       vol.engine.unmount();
     }
-    if (overlay) overlay.commit(file);
+    if (overlay) writeBack(overlay, file);
     return result;
   } finally {
     file.close();
@@ -317,7 +317,7 @@ async function withVolume<T>(
 async function cmdLs(p: Parsed, io: ImageCliIo): Promise<number> {
   const [img, path = "/", extra] = p.positional;
   if (!img || extra !== undefined) throw new UsageError("ls takes an image and an optional path");
-  const long = p.flags.get("-l") === true;
+  const long = p.values.l === true;
   const lines = await withVolume(p, img, false, ({ engine }) => {
     const target = normPath(path);
     const st = wrapFat(img, target, () => engine.stat(target));
@@ -418,7 +418,7 @@ async function cmdFsck(p: Parsed, io: ImageCliIo): Promise<number> {
       throw e;
     }
     const result = fsck(volume);
-    if (p.flags.get("--json") === true) {
+    if (p.values.json === true) {
       await io.stdout(`${JSON.stringify({ image: img, ...result }, null, 2)}\n`);
     } else {
       const lines = result.findings.map((f) => `${f.kind}: ${f.message}`);
