@@ -16,3 +16,4 @@ export * from "./upload.ts";
 export * from "./exec-json.ts";
 export * from "./serial-stream.ts";
 export * from "./spawn-stream.ts";
+export * from "./with-raw-repl.ts";

@@ -175,6 +175,11 @@ export class RawRepl {
   async exec(code: string | Uint8Array, options: ExecOptions = {}): Promise<ExecResult> {
     this.requireRaw("exec");
     const bytes = typeof code === "string" ? new TextEncoder().encode(code) : code;
+    const control = bytes.findIndex((b) => b >= CTRL_A && b <= CTRL_D);
+    if (control >= 0)
+      throw new Error(
+        `RawRepl.exec on ${this.port}: the code holds byte 0x0${bytes[control]} at offset ${control}, which would end the raw-REPL frame; put data in escaped literals (pyBytesLiteral)`,
+      );
     this.state = "unknown";
     let mode: ExecResult["mode"] = "classic";
     if (this.pasteSupport !== false) {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { StreamCore } from "./byte-stream.ts";
 import { LinkError } from "./link-error.ts";
+import { realTimer } from "./real-timer.ts";
 
 /** Options of {@link spawnStream}. */
 export interface SpawnStreamOptions {
@@ -12,6 +13,8 @@ export interface SpawnStreamOptions {
   env?: NodeJS.ProcessEnv;
   /** How much of the child's stderr to keep for error messages, in bytes (default 2000). */
   stderrTailBytes?: number;
+  /** On close: milliseconds after SIGTERM before SIGKILL (default 2000). */
+  killAfterMs?: number;
 }
 
 class ProcessStream extends StreamCore {
@@ -22,6 +25,7 @@ class ProcessStream extends StreamCore {
     readonly name: string,
     private readonly child: ChildProcess,
     tailBytes: number,
+    private readonly killAfterMs: number,
   ) {
     super();
     child.stdout!.on("data", (chunk: Buffer) => this.deliver(new Uint8Array(chunk)));
@@ -62,7 +66,10 @@ class ProcessStream extends StreamCore {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.stdin!.end();
       this.child.kill("SIGTERM");
+      // A child that ignores SIGTERM must not hold close() forever.
+      const cancel = realTimer.schedule(this.killAfterMs, () => this.child.kill("SIGKILL"));
       await this.closed;
+      cancel();
     }
     this.finish({ reason: "closed" });
   }
@@ -78,5 +85,10 @@ export function spawnStream(
   options: SpawnStreamOptions = {},
 ): ProcessStreamHandle {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["pipe", "pipe", "pipe"] });
-  return new ProcessStream([command, ...args].join(" "), child, options.stderrTailBytes ?? 2000);
+  return new ProcessStream(
+    [command, ...args].join(" "),
+    child,
+    options.stderrTailBytes ?? 2000,
+    options.killAfterMs ?? 2000,
+  );
 }

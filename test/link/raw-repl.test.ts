@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FakeTimer, RawRepl, memoryPair, BoardPythonError } from "../../src/link/index.ts";
+import { FakeTimer, RawRepl, memoryPair, BoardPythonError, withRawRepl } from "../../src/link/index.ts";
 import { FakePyError, FakeReplDevice, type FakeDeviceOptions } from "../../src/link/testing/fake-device.ts";
 
 function setup(device: FakeDeviceOptions = {}, rawPaste = true) {
@@ -136,5 +136,30 @@ describe("RawRepl over an in-memory pair and the fake board", () => {
     await Promise.resolve();
     await new Promise((r) => setImmediate(r));
     expect(board.currentMode).toBe("friendly");
+  });
+});
+
+describe("RawRepl guards and helpers", () => {
+  it("refuses code holding raw-REPL control bytes instead of breaking the frame", async () => {
+    const { repl, board } = setup({ exec: echo });
+    await repl.enter();
+    await expect(repl.exec("x = '\x04'")).rejects.toThrow(
+      /byte 0x04 at offset 5, which would end the raw-REPL frame/,
+    );
+    expect(repl.inRawRepl).toBe(true);
+    expect(board.executed).toEqual([]);
+  });
+
+  it("withRawRepl closes the stream after success and after a fault", async () => {
+    const a = setup({ exec: echo });
+    expect(
+      await withRawRepl(a.pair.host, { timer: a.timer }, async (r) => (await r.exec("print(9)")).stdout),
+    ).toBe("9\r\n");
+    expect(a.pair.host.end).toEqual({ reason: "closed" });
+    const b = setup({ exec: () => new Promise(() => undefined), interruptible: false });
+    await expect(withRawRepl(b.pair.host, { timer: b.timer }, (r) => r.exec("hang()"))).rejects.toMatchObject(
+      { code: "timeout" },
+    );
+    expect(b.pair.host.isClosed).toBe(true);
   });
 });
