@@ -38,7 +38,7 @@ async function runOne(p: Pipeline, pubText: string): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  const keys = join(fileURLToPath(new URL(".", import.meta.url)), "../test/fixtures/keys/rsa1024");
+  const keys = join(fileURLToPath(new URL(".", import.meta.url)), "../scenarios/keys/rsa1024");
   const pubText = readFileSync(join(keys, "221.pub"), "utf8");
   await runOne(asReportedPipeline, pubText);
   await runOne(hardenedPipeline, pubText);

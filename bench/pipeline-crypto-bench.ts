@@ -15,7 +15,7 @@ import { decryptEnc, encryptEnc } from "../src/pipeline/enc-format.ts";
 const FRAMES = 100;
 
 export async function run(): Promise<void> {
-  const keys = join(fileURLToPath(new URL(".", import.meta.url)), "../test/fixtures/keys/rsa1024");
+  const keys = join(fileURLToPath(new URL(".", import.meta.url)), "../scenarios/keys/rsa1024");
   const pub = parsePublicKeyFile(readFileSync(join(keys, "221.pub"), "utf8"), "221.pub");
   const priv = parsePrivateKeyFile(readFileSync(join(keys, "221.pem"), "utf8"), "221.pem");
   const sensor = new Sensor({ seed: 1 });

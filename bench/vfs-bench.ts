@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { CowBlockDevice, RamBlockDevice, type BlockDevice } from "../src/block/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
-import { createSdCardVfs } from "../src/vfs/index.ts";
+import { createSdCardVfs } from "../src/openmv/boot.ts";
 
 const FILE_BYTES = 10 * 1024 * 1024;
 const CHUNK = 4096;

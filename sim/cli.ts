@@ -8,6 +8,7 @@ commands:
   scenario NAME [options]   run a scenario (see: cardsim scenario --list)
   merge FILE...             merge sharded sweep results
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
+  profiles                  the device profiles and their steps
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,10 @@ async function main(argv: string[]): Promise<number> {
     case "scenario": {
       const { scenarioMain } = await import("./scenario-cli.ts");
       return scenarioMain(rest);
+    }
+    case "profiles": {
+      const { profilesMain } = await import("./profiles-cli.ts");
+      return profilesMain(rest);
     }
     case "merge": {
       const { mergeMain } = await import("./scenario-cli.ts");
@@ -42,7 +47,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(
-      `cardsim: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      `cardsim: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n` +
+        "cardsim: this is a bug in cardsim, not in your input: please report it with the command you ran\n",
     );
     process.exitCode = 3;
   },

@@ -1,44 +1,28 @@
 /**
- * The scenario runner: builds a target, runs the steps, collects the device log, classifies the files
- * and runs fsck, evaluates `expect`, and optionally runs a crash-state sweep (through an injected
- * {@link SweepRunner}) or rebuilds one crash state (`--replay`). Returns a versioned result JSON.
+ * The scenario runner: builds a target, runs the steps, collects the device log, takes the target's
+ * evidence (the card and the file histories) and runs the oracles on it (classification with the
+ * profile's readers, fsck), evaluates `expect`, and optionally runs a crash-state sweep (through an
+ * injected {@link SweepRunner}) or rebuilds one crash state (`--replay`). Returns a versioned result.
  *
  * The runner never touches the host file system and reads no host clock: it is deterministic for a
  * given scenario, seed and target.
  */
 import { isDeepStrictEqual } from "node:util";
-import type { OutcomeClass, ScenarioTarget, StepResult, TargetCapability } from "./target.ts";
-import { DEFAULT_SWEEP_PLAN } from "./scenario-schema.ts";
+import { readAll } from "../src/block/index.ts";
+import type { CrashSweepSpec } from "../src/faults/materialise.ts";
+import { getProfile } from "../src/profiles/index.ts";
+import { cardOracle, type FsckFinding, type RunOracle } from "./oracle.ts";
+import type { ScenarioTarget, StepResult, TargetCapability } from "./target.ts";
+import { DEFAULT_SWEEP_PLAN, sweepSpecOf } from "./scenario-schema.ts";
 import type { FaultEntry, FileExpectation, Scenario, SweepClass, SweepPlan } from "./scenario-schema.ts";
-import { STEP_SPECS } from "./steps.ts";
+import { COMMON_STEPS, vocabularyOf, type StepVocabulary } from "./steps.ts";
 import { checkSweepBounds, sweepSection } from "./shard.ts";
 import type { Check, ShardSpec, SweepPartial, SweepSection } from "./shard.ts";
 
 /** Version tag of {@link ScenarioResult}; bump when its shape changes. */
 export const RESULT_FORMAT = "cardsim-result/1";
 
-/** One fsck finding (src/fat fsck); `kind` is what `expect.fsck` lists (e.g. `lost-clusters`). */
-export interface FsckFinding {
-  kind: string;
-  message: string;
-  path?: string;
-}
-
-/**
- * What the runner needs beyond {@link ScenarioTarget}: the oracles run at the end of a scenario.
- * Kept small so a board target (serial) can implement it by reading the card back.
- */
-export interface SimulationTarget extends ScenarioTarget {
-  /**
-   * Outcome class of each path (absolute, e.g. `/sdcard/x.jpg`) after the run: compared with what
-   * the scenario meant to write; `absent` when the file does not exist.
-   */
-  classify(paths: readonly string[]): Promise<Record<string, OutcomeClass | "absent">>;
-  /** Read-only check of the card's FAT volume; [] when clean. */
-  fsck(): Promise<FsckFinding[]>;
-  /** The whole card image as it is now (capability `card-image`). */
-  cardImage?(): Promise<Uint8Array>;
-}
+export type { FsckFinding } from "./oracle.ts";
 
 /** Options a target is built with (the rest comes from the scenario: device, card, pipeline, faults). */
 export interface TargetOptions {
@@ -47,13 +31,17 @@ export interface TargetOptions {
 }
 
 /** Builds a fresh target for one run. */
-export type TargetFactory = (scenario: Scenario, options: TargetOptions) => Promise<SimulationTarget>;
+export type TargetFactory = (scenario: Scenario, options: TargetOptions) => Promise<ScenarioTarget>;
 
 /** Options of {@link SweepRunner.run}. */
 export interface SweepRunOptions {
   seed: number;
-  /** The plan to sweep (the scenario's `sweep` block or the default, with `sample` applied). */
+  /** The plan to sweep as the scenario writes it (its `sweep` block or the default, `sample` applied). */
   plan: SweepPlan;
+  /** What the crash engine enumerates for {@link plan}. */
+  spec: CrashSweepSpec;
+  /** Worker threads to check states on (default: the sweep runner decides). */
+  workers?: number;
   /** Check only this part of the states; the split must not depend on anything but the plan. */
   shard?: ShardSpec;
   /** Called as states are checked (`done` of `total` for this shard); for progress bars only. */
@@ -133,6 +121,10 @@ export interface RunOptions {
   /** Rebuild this crash state instead of running the steps (`--replay`). */
   replay?: string;
   sweepRunner?: SweepRunner;
+  /** The end-of-run oracles (default {@link cardOracle}: the card image and the profile's readers). */
+  oracle?: RunOracle;
+  /** Worker threads for sweeps (`--workers`). */
+  workers?: number;
   /** Receives the final card image (or the replayed state's) when set (`--save-card`). */
   onCardImage?: (image: Uint8Array) => void;
   onProgress?: (done: number, total: number) => void;
@@ -155,8 +147,10 @@ function requiredCapabilities(
   sweeping: boolean,
 ): Map<TargetCapability, string> {
   const need = new Map<TargetCapability, string>();
+  const profile = getProfile(scenario.device.profile);
+  const vocabulary: StepVocabulary = profile ? vocabularyOf(profile) : COMMON_STEPS;
   scenario.steps.forEach((s, i) => {
-    const cap = (STEP_SPECS[s.op] as { needs?: TargetCapability }).needs;
+    const cap = (vocabulary[s.op] as { needs?: TargetCapability } | undefined)?.needs;
     if (cap && !need.has(cap)) need.set(cap, `step ${i} (${s.op})`);
   });
   if (scenario.faults.length > 0) need.set("fault-injection", "faults");
@@ -310,9 +304,12 @@ export async function runScenario(
     const log = await target.deviceLog();
     const paths = new Set<string>(Object.keys(scenario.expect.files ?? {}));
     for (const s of steps) for (const f of s.files) if (f.path.startsWith("/")) paths.add(f.path);
-    const files = sortedRecord(await target.classify([...paths].sort()));
-    const fsck = sortFindings(await target.fsck());
-    if (options.onCardImage && target.cardImage) options.onCardImage(await target.cardImage());
+    const oracle = options.oracle ?? cardOracle;
+    const evidence = await target.evidence();
+    const files = sortedRecord(await oracle.classify(scenario, seed, evidence, [...paths].sort()));
+    const fsck = sortFindings(await oracle.fsck(evidence));
+    if (options.onCardImage)
+      options.onCardImage(target.cardImage ? await target.cardImage() : readAll(evidence.card));
 
     const checks = checkExpectations(scenario, { steps, log, files, fsck });
     let sweep: SweepSection | undefined;
@@ -321,6 +318,8 @@ export async function runScenario(
       const partial = await runner.run(scenario, {
         seed,
         plan,
+        spec: sweepSpecOf(plan),
+        ...(options.workers !== undefined && { workers: options.workers }),
         ...(options.shard ? { shard: options.shard } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });

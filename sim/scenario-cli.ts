@@ -17,7 +17,8 @@ import {
   ScenarioError,
   UnknownScenarioError,
 } from "./scenario-schema.ts";
-import { formatStepVocabulary } from "./steps.ts";
+import { formatStepVocabulary, vocabularyOf } from "./steps.ts";
+import { getProfile, profileNames } from "../src/profiles/index.ts";
 import { CapabilityError, ReplayIdError, RESULT_FORMAT, runScenario, summarizeChecks } from "./runner.ts";
 import type { ScenarioResult } from "./runner.ts";
 import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "./golden.ts";
@@ -41,6 +42,8 @@ export interface CliEnv {
 }
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The profile `--list-steps` shows without `--profile`. */
+const DEFAULT_PROFILE = "openmv-rt1062";
 
 function defaultEnv(): CliEnv {
   return {
@@ -55,7 +58,7 @@ function defaultEnv(): CliEnv {
 }
 
 const SCENARIO_USAGE = `usage: cardsim scenario NAME [options]
-       cardsim scenario --list | --list-steps
+       cardsim scenario --list | --list-steps [--profile NAME]
 
 options:
   --seed N            override the scenario's seed (the golden is then not compared)
@@ -65,6 +68,7 @@ options:
   --save-card FILE    write the final card image (with --replay: the crash state's)
   --sweep             sweep crash states (default plan when the scenario has no sweep block)
   --sample N          check only N sampled crash states
+  --workers N         check sweep states on N worker threads
   --shard i/n         check part i of n of the sweep (implies --sweep)
   --replay ID         rebuild one crash state (an ID from a sweep report)
   --update-golden     rewrite golden/NAME.json from this run
@@ -158,6 +162,8 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         golden: { type: "string" },
         list: { type: "boolean" },
         "list-steps": { type: "boolean" },
+        profile: { type: "string" },
+        workers: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       SCENARIO_USAGE,
@@ -176,7 +182,13 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     });
 
     if (values["list-steps"]) {
-      env.stdout(`${formatStepVocabulary()}\n`);
+      const profileName = values.profile ?? DEFAULT_PROFILE;
+      const profile = getProfile(profileName);
+      if (!profile)
+        throw new UsageError(
+          `--profile: no profile '${profileName}'; expected one of ${profileNames().join(", ")}`,
+        );
+      env.stdout(`${formatStepVocabulary(vocabularyOf(profile))}\n`);
       return 0;
     }
     if (values.list) {
@@ -205,6 +217,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     const name = positionals[0];
     const seed = intFlag("seed", values.seed, 0, 0xffffffff);
     const sample = intFlag("sample", values.sample, 1);
+    const workers = intFlag("workers", values.workers, 1, 64);
     let shard;
     if (values.shard !== undefined) {
       const s = parseShard(values.shard);
@@ -263,6 +276,8 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(shard ? { shard } : {}),
       ...(values.replay !== undefined ? { replay: values.replay } : {}),
       ...(registration.sweep ? { sweepRunner: registration.sweep } : {}),
+      ...(registration.oracle ? { oracle: registration.oracle } : {}),
+      ...(workers !== undefined ? { workers } : {}),
       ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
       ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
     });

@@ -6,14 +6,18 @@
  * set. Objects are strict: an unknown field is an error that lists the known ones.
  */
 import { readFileSync, readdirSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node as YamlNode } from "yaml";
-import { OUTCOME_CLASSES } from "./target.ts";
+import { FILE_CLASS_ORDER, STATE_CLASSES, type StateClass } from "../src/crash/index.ts";
+import type { TornSpec } from "../src/faults/cut-effects.ts";
+import { UNSYNCED_POLICIES } from "../src/faults/fault-plan.ts";
+import type { CrashSweepSpec } from "../src/faults/materialise.ts";
+import { getProfile, profileNames, type AnyDeviceProfile, type DeviceConfig } from "../src/profiles/index.ts";
 import type { Step } from "./target.ts";
-import { isStepOp, STEP_OPS, STEP_SPECS, stepAllowsBare } from "./steps.ts";
-import type { StepOp } from "./steps.ts";
+import { stepAllowsBare, vocabularyOf, type StepVocabulary } from "./steps.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -64,18 +68,23 @@ export class UnknownScenarioError extends Error {
 // Schema
 
 /** Outcome expected for one file; `absent` = the file does not exist. */
-export const FILE_EXPECTATIONS = [...OUTCOME_CLASSES, "absent"] as const;
+export const FILE_EXPECTATIONS = [...FILE_CLASS_ORDER, "absent"] as const;
 export type FileExpectation = (typeof FILE_EXPECTATIONS)[number];
 
 /** Names of the counts a sweep reports (the four file classes plus the volume-level one). */
-export const SWEEP_CLASSES = ["intact", "previous", "detected", "silent", "unmountable"] as const;
-export type SweepClass = (typeof SWEEP_CLASSES)[number];
-export const SWEEP_COUNT_KEYS = ["states", ...SWEEP_CLASSES] as const;
+export const SWEEP_CLASSES = STATE_CLASSES;
+export type SweepClass = StateClass;
+export const SWEEP_COUNT_KEYS = [
+  "states",
+  "intact",
+  "previous",
+  "detected",
+  "silent",
+  "unmountable",
+] as const;
 export type SweepCountKey = (typeof SWEEP_COUNT_KEYS)[number];
 
 export const CUT_KINDS = ["every-write", "barriers", "marks"] as const;
-export const POLICIES = ["persist-all", "drop-all", "random-subset", "reorder"] as const;
-export type UnsyncedPolicy = (typeof POLICIES)[number];
 
 const nonNegInt = z.int().min(0);
 
@@ -107,7 +116,7 @@ export type CutSelection = z.infer<typeof cutsSchema>;
 const sweepSchema = z.strictObject({
   cuts: cutsSchema.default("every-write"),
   torn: z.array(tornSchema).min(1).default(["none"]),
-  policies: z.array(z.enum(POLICIES)).min(1).default(["persist-all", "drop-all"]),
+  policies: z.array(z.enum(UNSYNCED_POLICIES)).min(1).default(["persist-all", "drop-all"]),
   /** Seeds of the randomised policies (random-subset, reorder) and garbage fills: one state per seed. */
   seeds: z.array(nonNegInt).min(1).optional(),
   sample: z.int().min(1).optional(),
@@ -116,6 +125,34 @@ const sweepSchema = z.strictObject({
 export type SweepPlan = z.infer<typeof sweepSchema>;
 /** The plan `--sweep` uses on a scenario without a `sweep` block. */
 export const DEFAULT_SWEEP_PLAN: SweepPlan = sweepSchema.parse({});
+
+/** The crash engine's torn variant for a scenario's: `sectors: k` keeps the rest old, `bytes: b` garbage. */
+function tornSpecOf(t: TornVariant): TornSpec | null {
+  if (t === "none") return null;
+  if ("sectors" in t) return { sectors: t.sectors, bytes: 0, fill: "old" };
+  return { sectors: 0, bytes: t.bytes, fill: "garbage" };
+}
+
+/** What the crash engine enumerates for a plan (the scenario syntax's meaning). */
+export function sweepSpecOf(plan: SweepPlan): CrashSweepSpec {
+  const c = plan.cuts;
+  const cuts =
+    c === "every-write"
+      ? "every-write"
+      : c === "barriers"
+        ? "every-barrier"
+        : c === "marks"
+          ? "marks"
+          : Array.isArray(c)
+            ? { writes: c }
+            : { logSpaced: c.logSpaced };
+  return {
+    cuts,
+    torn: plan.torn.map(tornSpecOf),
+    policies: plan.policies,
+    ...(plan.seeds && { seeds: plan.seeds }),
+  };
+}
 
 const stepExpectation = z.union([z.literal("ok"), z.string().regex(/^[A-Za-z_][\w.]*: .*$/)], {
   error: "expected ok or '<ErrorType>: <message>'",
@@ -141,38 +178,33 @@ const expectSchema = z.strictObject({
     .optional(),
 });
 
-const deviceSchema = z.strictObject({
-  profile: z.enum(["openmv-rt1062"]),
-  firmware: z.string().regex(/^\d+\.\d+\.\d+$/, "expected a firmware version such as 4.7.0"),
-  uniqueId: z
-    .string()
-    .regex(/^[0-9a-fA-F]{16}$/, "expected 16 hex digits (machine.unique_id(), 8 bytes)")
-    .optional(),
-  deviceId: nonNegInt.optional(),
-});
-
+/** The `device:` block before its profile is known: only `profile` is read. */
+const deviceHead = z.looseObject({ profile: z.string() });
 const cardSchema = z.strictObject({
   preset: z.enum(["test-64m", "sdhc-32g"]).default("test-64m"),
   sizeMiB: z.int().min(1).optional(),
   format: z.enum(["micropython", "mkfs-fat32", "none"]).default("micropython"),
 });
 
-const scenarioSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case name"),
-  description: z.string().trim().min(1, "expected a description of the real-world cause"),
-  device: deviceSchema,
-  card: cardSchema.default({ preset: "test-64m", format: "micropython" }),
-  pipeline: z.enum(["as-reported", "hardened"]).default("as-reported"),
-  seed: z.int().min(0).max(0xffffffff).default(1),
-  steps: z.array(z.unknown()).min(1, "expected at least one step"),
-  faults: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),
-  expect: expectSchema.default({}),
-  sweep: sweepSchema.optional(),
-});
+/** The scenario schema for one profile: its `device:` block and its `pipeline:` values. */
+function scenarioSchemaFor(profile: AnyDeviceProfile | undefined) {
+  return z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case name"),
+    description: z.string().trim().min(1, "expected a description of the real-world cause"),
+    device: profile ? (profile.deviceSchema as z.ZodType<DeviceConfig>) : deviceHead,
+    card: cardSchema.default({ preset: "test-64m", format: "micropython" }),
+    pipeline: profile ? z.enum(profile.pipelines).default(profile.pipelines[0]) : z.string().default(""),
+    seed: z.int().min(0).max(0xffffffff).default(1),
+    steps: z.array(z.unknown()).min(1, "expected at least one step"),
+    faults: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),
+    expect: expectSchema.default({}),
+    sweep: sweepSchema.optional(),
+  });
+}
+type ScenarioFields = z.infer<ReturnType<typeof scenarioSchemaFor>>;
 
 /** A step as parsed from a scenario: the target's {@link Step} plus its optional label. */
 export interface ScenarioStep extends Step {
-  op: StepOp;
   label?: string;
 }
 
@@ -180,7 +212,9 @@ export interface ScenarioStep extends Step {
 export type FaultEntry = { kind: string } & Record<string, unknown>;
 
 /** A validated scenario. `steps` are parsed; `expect.steps` keys are resolved to step indexes. */
-export type Scenario = Omit<z.infer<typeof scenarioSchema>, "steps" | "faults" | "expect"> & {
+export type Scenario = Omit<ScenarioFields, "steps" | "faults" | "expect" | "device"> & {
+  /** The parsed `device:` block (its profile's schema). */
+  device: DeviceConfig;
   steps: ScenarioStep[];
   faults: FaultEntry[];
   expect: Omit<z.infer<typeof expectSchema>, "steps" | "sweep"> & {
@@ -190,6 +224,8 @@ export type Scenario = Omit<z.infer<typeof scenarioSchema>, "steps" | "faults" |
   };
   /** The file it came from, as given to the loader (for messages only; never in results). */
   file: string;
+  /** Directory of the scenario file: scenario data (key files) resolve against it; never in results. */
+  dir: string;
 };
 
 /**
@@ -418,7 +454,12 @@ export interface ParseOptions {
   validateFaults?: FaultValidator;
   /** Skip the `name` = file base name check (for text that has no file). */
   anyName?: boolean;
+  /** Directory scenario data (key files) resolves against; default: the file's directory, else the catalogue's. */
+  dir?: string;
 }
+
+/** The catalogue shipped with cardsim (`<repo>/scenarios`): the default home of scenario data. */
+export const CATALOGUE_DIR = fileURLToPath(new URL("../scenarios", import.meta.url));
 
 function parseStep(
   raw: unknown,
@@ -426,17 +467,20 @@ function parseStep(
   loc: Locator,
   issues: ScenarioIssue[],
   line: number,
+  vocabulary: StepVocabulary,
+  profileName: string,
 ): ScenarioStep | undefined {
   const base: PathSeg[] = ["steps", index];
-  const allowed = `expected one of ${STEP_OPS.join(", ")}`;
+  const allowed = `expected one of ${Object.keys(vocabulary).join(", ")} (the steps of profile ${profileName})`;
+  const isStepOp = (op: string): boolean => Object.hasOwn(vocabulary, op);
   let op: string;
   let rawArgs: unknown;
   if (typeof raw === "string") {
     op = raw;
     rawArgs = {};
-    if (isStepOp(op) && !stepAllowsBare(op)) {
+    if (isStepOp(op) && !stepAllowsBare(vocabulary[op])) {
       // Run the schema anyway so the message names the missing fields.
-      const r = STEP_SPECS[op].args.safeParse({});
+      const r = vocabulary[op].args.safeParse({});
       const missing = r.success ? [] : r.error.issues.map((i) => i.path.join(".")).filter(Boolean);
       issues.push(
         loc.issue(base, `step '${op}' needs arguments: ${missing.join(", ")} (write '- ${op}: { ... }')`),
@@ -482,7 +526,7 @@ function parseStep(
     label = l;
     args = rest;
   }
-  const spec = STEP_SPECS[op];
+  const spec = vocabulary[op];
   const r = spec.args.safeParse(args);
   if (!r.success) {
     convertIssues(r.error.issues, opPath, spec.args, args, loc, issues);
@@ -515,14 +559,31 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
     ]);
 
   const issues: ScenarioIssue[] = [];
+  // The profile decides the `device:` schema and the step vocabulary: look it up first.
+  const rawDevice = (input as { device?: unknown }).device;
+  const profileName =
+    rawDevice !== null && typeof rawDevice === "object"
+      ? (rawDevice as { profile?: unknown }).profile
+      : undefined;
+  const profile = typeof profileName === "string" ? getProfile(profileName) : undefined;
+  if (typeof profileName === "string" && !profile)
+    issues.push(
+      loc.issue(
+        ["device", "profile"],
+        `unknown profile '${profileName}'; expected one of ${profileNames().join(", ")}`,
+      ),
+    );
   const rawSteps = (input as { steps?: unknown }).steps;
   const steps: ScenarioStep[] = [];
-  if (Array.isArray(rawSteps))
+  if (Array.isArray(rawSteps) && profile) {
+    const vocabulary = vocabularyOf(profile);
     rawSteps.forEach((raw, i) => {
       const line = loc.issue(["steps", i], "").line;
-      const step = parseStep(raw, i, loc, issues, line);
+      const step = parseStep(raw, i, loc, issues, line, vocabulary, profile.name);
       if (step) steps.push(step);
     });
+  }
+  const scenarioSchema = scenarioSchemaFor(profile);
   const r = scenarioSchema.safeParse(input);
   if (!r.success) {
     convertIssues(r.error.issues, [], scenarioSchema as unknown as SchemaLike, input, loc, issues);
@@ -586,6 +647,7 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
   const expectSweep = data.expect.sweep as Partial<Record<SweepCountKey, CountBound>> | undefined;
   return {
     ...data,
+    device: data.device as DeviceConfig,
     description: data.description.trim(),
     steps,
     faults,
@@ -595,6 +657,7 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
       sweep: expectSweep,
     },
     file,
+    dir: options.dir ?? CATALOGUE_DIR,
   };
 }
 
@@ -678,5 +741,5 @@ export function loadScenario(
       { line: 1, col: 1, path: "", message: `cannot read: ${e instanceof Error ? e.message : String(e)}` },
     ]);
   }
-  return parseScenario(text, display, options);
+  return parseScenario(text, display, { dir: resolve(dirname(file)), ...options });
 }

@@ -8,53 +8,30 @@
  * (cut, ordinal). The unsharded run goes through the same normalisation, so merged shards equal it.
  */
 import { isDeepStrictEqual } from "node:util";
-import { POLICIES, SWEEP_CLASSES, SWEEP_COUNT_KEYS } from "./scenario-schema.ts";
-import type {
-  CountBound,
-  SweepClass,
-  SweepCountKey,
-  SweepPlan,
-  TornVariant,
-  UnsyncedPolicy,
-} from "./scenario-schema.ts";
+import {
+  addCounts,
+  mergeCells,
+  mergeEarliest,
+  zeroCounts,
+  type EarliestState,
+  type NonIntactClass,
+  type ShardSpec,
+  type SweepCell,
+  type SweepCounts,
+  type SweepResult,
+} from "../src/crash/index.ts";
+import { SWEEP_COUNT_KEYS } from "./scenario-schema.ts";
+import type { CountBound, SweepCountKey, SweepPlan } from "./scenario-schema.ts";
 
-/** `--shard i/n`: this process checks part `index` (1..count) of the crash states. */
-export interface ShardSpec {
-  index: number;
-  count: number;
-}
+export type { ShardSpec, SweepCell, SweepCounts } from "../src/crash/index.ts";
 
-/** Number of crash states checked and how many ended in each class (each state counted once). */
-export type SweepCounts = Record<SweepCountKey, number>;
-
-/** A non-`intact` class: those get an earliest replay ID. */
-export type NonIntactClass = Exclude<SweepClass, "intact">;
-
-/** One cell of the sweep matrix: a cut point under one unsynced-write policy and one torn variant. */
-export interface SweepCell {
-  /** Cut point: index of the write (in the scenario's write log, from 0) the power is cut after. */
-  cut: number;
-  /** Name of the mark at that point, when the cut came from `cuts: marks`. */
-  mark?: string;
-  policy: UnsyncedPolicy;
-  /** {@link tornKey} of the torn variant: `none`, `sectors:1`, `bytes:256`. */
-  torn: string;
-  counts: SweepCounts;
-}
-
-/** The first state (in sweep order) that ended in a class; `--replay replayId` rebuilds it. */
-export interface EarliestState {
-  replayId: string;
-  /** Cut point of the state (as {@link SweepCell.cut}). */
-  cut: number;
-  /** Position of the state in the full, unsharded enumeration of the plan (from 0). */
-  ordinal: number;
-}
+/** The part of an earliest state a result keeps. */
+export type EarliestRef = Pick<EarliestState, "replayId" | "cut" | "ordinal">;
 
 /** What a {@link SweepRunner} returns for the states it checked (all of them, or one shard's). */
 export interface SweepPartial extends SweepCounts {
   matrix: SweepCell[];
-  earliest: Partial<Record<NonIntactClass, EarliestState>>;
+  earliest: Partial<Record<NonIntactClass, EarliestRef>>;
 }
 
 /** The sweep section of a result (see runner.ts). */
@@ -66,10 +43,12 @@ export interface SweepSection extends SweepPartial {
   bounds?: Partial<Record<SweepCountKey, CountBound>>;
 }
 
-/** Canonical text of a torn variant, used in matrix cells and replay IDs. */
-export function tornKey(t: TornVariant): string {
-  if (t === "none") return "none";
-  return "sectors" in t ? `sectors:${t.sectors}` : `bytes:${t.bytes}`;
+/** A crash engine report as the runner keeps it: counts, matrix and the earliest state of each class. */
+export function sweepPartialOf(r: SweepResult): SweepPartial {
+  const earliest: SweepPartial["earliest"] = {};
+  for (const [cls, e] of Object.entries(r.earliest) as [NonIntactClass, EarliestState][])
+    earliest[cls] = { replayId: e.replayId, cut: e.cut, ordinal: e.ordinal };
+  return { ...r.counts, matrix: r.matrix, earliest };
 }
 
 /** Parses `i/n` (1 ≤ i ≤ n); returns an error message on bad input. */
@@ -82,54 +61,15 @@ export function parseShard(text: string): ShardSpec | string {
   return { index, count };
 }
 
-export function zeroCounts(): SweepCounts {
-  return { states: 0, intact: 0, previous: 0, detected: 0, silent: 0, unmountable: 0 };
-}
-
-function addCounts(into: SweepCounts, from: SweepCounts): void {
-  for (const k of SWEEP_COUNT_KEYS) into[k] += from[k];
-}
-
-function cellKey(c: SweepCell): string {
-  return `${c.cut}\u0000${c.policy}\u0000${c.torn}`;
-}
-
-function compareCells(a: SweepCell, b: SweepCell): number {
-  return (
-    a.cut - b.cut ||
-    POLICIES.indexOf(a.policy) - POLICIES.indexOf(b.policy) ||
-    (a.torn < b.torn ? -1 : a.torn > b.torn ? 1 : 0)
-  );
-}
-
-function earlier(a: EarliestState, b: EarliestState): boolean {
-  return a.cut < b.cut || (a.cut === b.cut && a.ordinal < b.ordinal);
-}
-
 /** Adds partial sweep results: the exact merge (also used to normalise a single, unsharded one). */
 export function mergePartials(parts: readonly SweepPartial[]): SweepPartial {
   const totals = zeroCounts();
-  const cells = new Map<string, SweepCell>();
-  const earliest: Partial<Record<NonIntactClass, EarliestState>> = {};
-  for (const p of parts) {
-    addCounts(totals, p);
-    for (const c of p.matrix) {
-      const key = cellKey(c);
-      const have = cells.get(key);
-      if (have) addCounts(have.counts, c.counts);
-      else cells.set(key, { ...c, counts: { ...zeroCounts(), ...c.counts } });
-    }
-    for (const cls of SWEEP_CLASSES) {
-      if (cls === "intact") continue;
-      const e = p.earliest[cls];
-      const have = earliest[cls];
-      if (e && (!have || earlier(e, have))) earliest[cls] = { ...e };
-    }
-  }
-  const matrix = [...cells.values()].sort(compareCells);
-  const sortedEarliest: Partial<Record<NonIntactClass, EarliestState>> = {};
-  for (const cls of SWEEP_CLASSES) if (cls !== "intact" && earliest[cls]) sortedEarliest[cls] = earliest[cls];
-  return { ...totals, matrix, earliest: sortedEarliest };
+  for (const p of parts) addCounts(totals, p);
+  return {
+    ...totals,
+    matrix: mergeCells(parts.map((p) => p.matrix)),
+    earliest: mergeEarliest(parts.map((p) => p.earliest)),
+  };
 }
 
 /** One checked expectation. */

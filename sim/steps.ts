@@ -1,17 +1,25 @@
 /**
- * The step vocabulary of scenarios: camera-level operations, each one executable by the MicroPython
- * agent on the real board (ARCHITECTURE.md, "Real-board replay"), so nothing here is TypeScript-only.
+ * The common step vocabulary of scenarios: the storage operations every device profile shares
+ * (open/write/flush/close/read/remove/rename/mkdir/listdir, os.sync, sleep, marks, power, the USB
+ * host, fsck). A profile adds its own steps (src/profiles); {@link vocabularyOf} joins the two. Each
+ * step is executable by an on-board agent too, so nothing here is TypeScript-only.
  *
  * Each step has one strict zod schema for its arguments and a one-line doc. Every step also accepts
  * `label` (a name `expect.steps` can refer to); the label is stripped before the target sees the step.
  * Sizes are in bytes, times in milliseconds (as the MicroPython calls take them: `utime.sleep_ms`).
  */
 import { z } from "zod";
+import {
+  exactlyOne,
+  noArgs,
+  stepCount as count,
+  stepName as name,
+  stepPath as path,
+  type AnyDeviceProfile,
+  type StepSpec,
+} from "../src/profiles/index.ts";
 
-const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "expected a name of letters, digits, _ and -");
-const path = z.string().min(1, "expected a non-empty path");
 const handle = name;
-const count = z.int().min(0);
 
 /**
  * MicroPython `open()` modes (py/modio, extmod/vfs_fat_file.c): one of r/w/a/x, optional `+`, optional
@@ -40,71 +48,11 @@ export const OPEN_MODES = [
   "ab+",
 ] as const;
 
-/** One entry of the vocabulary. */
-export interface StepSpec {
-  /** Strict schema of the step's arguments (without `label`). */
-  readonly args: z.ZodType<Record<string, unknown>>;
-  /** One line: what the step does on the device, with the MicroPython call it maps to. */
-  readonly doc: string;
-  /** Target capability the step needs (sim/target.ts), if any. */
-  readonly needs?: "power-cut" | "usb-host";
-}
-
-const empty = z.strictObject({});
-
-function exactlyOne(keys: readonly string[]) {
-  return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
-    const present = keys.filter((k) => value[k] !== undefined);
-    if (present.length !== 1)
-      ctx.addIssue({
-        code: "custom",
-        path: present.length > 1 ? [present[1]] : [],
-        message: `expected exactly one of ${keys.join(", ")}${present.length > 1 ? `, got ${present.join(" and ")}` : ""}`,
-      });
-  };
-}
-
-/** The vocabulary, in the order `--list-steps` prints it. */
-export const STEP_SPECS = {
+/** The common vocabulary (boot first; {@link vocabularyOf} puts the profile's steps after boot). */
+export const COMMON_STEPS = {
   boot: {
-    args: empty,
+    args: noArgs,
     doc: "Power on and run boot: mount /flash, mount the card at /sdcard and chdir to it.",
-  },
-  capture: {
-    args: z.strictObject({
-      pixformat: z.enum(["RGB565", "GRAYSCALE"]).optional(),
-      framesize: z.enum(["QVGA", "VGA", "HD"]).optional(),
-      as: name.optional(),
-    }),
-    doc: "sensor.snapshot() with the given pixformat/framesize; keep the image under `as` (default 'img').",
-  },
-  save: {
-    args: z.strictObject({
-      image: name.optional(),
-      path: path.optional(),
-      quality: z.int().min(1).max(100).optional(),
-    }),
-    doc: "img.save(path, quality=q) of a captured image (default the last capture); without a path, the pipeline's own save to /sdcard/myimages/<id>_<ms>_raw.jpg.",
-  },
-  read_back: {
-    args: z.strictObject({ path: path.optional() }),
-    doc: "The pipeline's read back: image.Image(path) (default the last saved image), logging its error line.",
-  },
-  encrypt: {
-    args: z.strictObject({ src: path.optional(), dst: path.optional(), pub: path.optional() }),
-    doc: "The pipeline's hybrid encryption of src (default the last saved image) to dst (default <id>_<ms>.enc) with public key file pub (default 221.pub).",
-  },
-  decrypt: {
-    args: z.strictObject({ src: path.optional(), dst: path.optional(), key: path.optional() }),
-    doc: "The pipeline's decryption of src (default the last .enc) to dst (default <id>_<ms>.jpg) with private key file key (default /flash/221.priv).",
-  },
-  run_script: {
-    args: z.strictObject({
-      script: z.enum(["main", "test1", "test2"]),
-      frames: z.int().min(1).optional(),
-      intervalMs: count.optional(),
-    }),
-    doc: "Run one of the reporter's scripts (main.py, test1.py, test2.py) for n frames.",
   },
   open: {
     args: z.strictObject({ path, mode: z.enum(OPEN_MODES), as: handle }),
@@ -139,7 +87,7 @@ export const STEP_SPECS = {
   rename: { args: z.strictObject({ from: path, to: path }), doc: "os.rename(from, to)." },
   mkdir: { args: z.strictObject({ path }), doc: "os.mkdir(path)." },
   listdir: { args: z.strictObject({ path: path.optional() }), doc: "os.listdir(path) (default the cwd)." },
-  os_sync: { args: empty, doc: "os.sync(): ioctl(3) on each mounted block device (flushes no open file)." },
+  os_sync: { args: noArgs, doc: "os.sync(): ioctl(3) on each mounted block device (flushes no open file)." },
   sleep: {
     args: z.strictObject({ ms: count }),
     doc: "utime.sleep_ms(ms); USB mass-storage work runs meanwhile.",
@@ -149,12 +97,12 @@ export const STEP_SPECS = {
     doc: "Put a named mark in the write log (a cut point for sweeps).",
   },
   cut_power: {
-    args: empty,
+    args: noArgs,
     doc: "Cut power now: unsynced card state follows the fault plan.",
     needs: "power-cut",
   },
   reboot: {
-    args: empty,
+    args: noArgs,
     doc: "Power on again after a cut (or machine.reset()) and run boot.",
     needs: "power-cut",
   },
@@ -174,23 +122,21 @@ export const STEP_SPECS = {
     doc: "The PC acts on the card over USB mass storage with its own FAT cache: list, copy_out, delete, write.",
     needs: "usb-host",
   },
-  fsck: { args: empty, doc: "Check the card's FAT volume (read-only) and record the findings." },
+  fsck: { args: noArgs, doc: "Check the card's FAT volume (read-only) and record the findings." },
 } as const satisfies Record<string, StepSpec>;
 
-/** A step operation name. */
-export type StepOp = keyof typeof STEP_SPECS;
+/** A step vocabulary: op name → spec. */
+export type StepVocabulary = Readonly<Record<string, StepSpec>>;
 
-/** Every step operation, in vocabulary order (for `--list-steps` and the board agent). */
-export const STEP_OPS: readonly StepOp[] = Object.keys(STEP_SPECS) as StepOp[];
-
-/** True when `op` is a step of the vocabulary. */
-export function isStepOp(op: string): op is StepOp {
-  return Object.hasOwn(STEP_SPECS, op);
+/** The steps a scenario on `profile` may use: boot, the profile's own steps, then the common rest. */
+export function vocabularyOf(profile: AnyDeviceProfile): StepVocabulary {
+  const { boot, ...rest } = COMMON_STEPS;
+  return { boot, ...profile.steps, ...rest };
 }
 
 /** A step that takes no required argument can be written bare (`- os_sync`). */
-export function stepAllowsBare(op: StepOp): boolean {
-  return STEP_SPECS[op].args.safeParse({}).success;
+export function stepAllowsBare(spec: StepSpec): boolean {
+  return spec.args.safeParse({}).success;
 }
 
 /** One argument of a step, as `--list-steps` prints it. */
@@ -203,7 +149,7 @@ export interface StepArgDoc {
 
 /** Machine-readable vocabulary entry (the board agent checks it implements each op). */
 export interface StepDoc {
-  op: StepOp;
+  op: string;
   doc: string;
   args: StepArgDoc[];
   needs?: string;
@@ -233,9 +179,8 @@ function typeText(s: JsonSchemaLike): string {
 }
 
 /** The vocabulary with argument summaries derived from the schemas. */
-export function stepVocabulary(): StepDoc[] {
-  return STEP_OPS.map((op) => {
-    const spec: StepSpec = STEP_SPECS[op];
+export function stepVocabulary(vocabulary: StepVocabulary): StepDoc[] {
+  return Object.entries(vocabulary).map(([op, spec]) => {
     const schema = z.toJSONSchema(spec.args, { io: "input", unrepresentable: "any" }) as JsonSchemaLike;
     const required = new Set(schema.required ?? []);
     const args = Object.entries(schema.properties ?? {}).map(([k, v]) => ({
@@ -248,8 +193,8 @@ export function stepVocabulary(): StepDoc[] {
 }
 
 /** `save {path: string, quality?: int 1..100}`: one line per step. */
-export function formatStepVocabulary(): string {
-  return stepVocabulary()
+export function formatStepVocabulary(vocabulary: StepVocabulary): string {
+  return stepVocabulary(vocabulary)
     .map((s) => {
       const args = s.args.map((a) => `${a.name}${a.optional ? "?" : ""}: ${a.type}`).join(", ");
       const sig = args ? `${s.op} {${args}}` : s.op;

@@ -1,12 +1,13 @@
 /**
- * Crash-state sweeps of scenarios on the simulator: records the scenario's steps once on a fresh,
- * provisioned card (src/crash recordWorkload), then checks every crash state of the plan offline
- * (src/crash runSweep) with the pipeline's own readers, and reports in the runner's sweep shape.
+ * Crash-state sweeps of scenarios on the simulator: runs the scenario's steps once on a recording
+ * stack (a fork of the freshly provisioned card, every write logged with its bytes) through the same
+ * target as a plain run, then checks every crash state of the plan offline (src/crash runSweep) with
+ * the profile's own readers, and reports in the runner's sweep shape.
  *
- * What is swept: the steps before the first `cut_power` (a sweep cuts power itself, at every point
- * the plan names); the scenario's `faults:` apply to its plain run only. Torn variants persist a
- * prefix of the write in flight; the rest keeps its old content when the tear is at a sector boundary
- * (`sectors: k`: unprogrammed sectors), or is garbage when the tear is inside a sector (`bytes: b`).
+ * What is swept: the steps before the first `cut_power` or `reboot` (a sweep cuts power itself, at
+ * every point the plan names); the scenario's `faults:` apply to its plain run only. Torn variants
+ * persist a prefix of the write in flight; the rest keeps its old content when the tear is at a sector
+ * boundary (`sectors: k`: unprogrammed sectors), or is garbage inside a sector (`bytes: b`).
  */
 import { readAll } from "../src/block/index.ts";
 import { SdCard } from "../src/card/index.ts";
@@ -14,153 +15,73 @@ import { VirtualClock } from "../src/clock/index.ts";
 import {
   CrashSpecError,
   rebuildState,
-  recordWorkload,
+  recordingOf,
   replayState,
   runSweep,
-  tornKey as engineTornKey,
   type Recording,
-  type SweepResult,
 } from "../src/crash/index.ts";
-import { fsck } from "../src/fat/fsck.ts";
-import {
-  CrashPointError,
-  enumerateCrashPoints,
-  type CrashSweepSpec,
-  type TornSpec,
-} from "../src/faults/index.ts";
-import { readerRules } from "./readers.ts";
+import { CrashPointError } from "../src/faults/index.ts";
+import { PROFILE_READERS_MODULE } from "../src/profiles/profile-readers.ts";
+import { RecordingStack } from "../src/stack/index.ts";
+import { fsckFindings } from "./oracle.ts";
 import { ReplayIdError, type ReplayResult, type SweepRunner } from "./runner.ts";
-import type { FileExpectation, Scenario, SweepPlan, TornVariant } from "./scenario-schema.ts";
-import { tornKey, type SweepCell, type SweepPartial } from "./shard.ts";
-import {
-  SimulatedTarget,
-  cardConfigOf,
-  defaultPrivateKey,
-  fatRuntime,
-  provisionCard,
-} from "./simulated-target.ts";
+import type { FileExpectation, Scenario } from "./scenario-schema.ts";
+import { cardConfigOf, fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
+import { sweepPartialOf } from "./shard.ts";
+import { SimulatedTarget } from "./simulated-target.ts";
 
-/** The crash engine's torn variant for a scenario's. */
-function tornSpecOf(t: TornVariant): TornSpec | null {
-  if (t === "none") return null;
-  if ("sectors" in t) return { sectors: t.sectors, bytes: 0, fill: "old" };
-  return { sectors: 0, bytes: t.bytes, fill: "garbage" };
-}
-
-/** The crash engine's sweep spec for a scenario's sweep plan. */
-export function crashSpecOf(plan: SweepPlan): CrashSweepSpec {
-  const c = plan.cuts;
-  const cuts =
-    c === "every-write"
-      ? "every-write"
-      : c === "barriers"
-        ? "every-barrier"
-        : c === "marks"
-          ? "marks"
-          : Array.isArray(c)
-            ? { writes: c }
-            : { logSpaced: c.logSpaced };
-  return {
-    cuts,
-    torn: plan.torn.map(tornSpecOf),
-    policies: plan.policies,
-    ...(plan.seeds && { seeds: plan.seeds }),
-  };
-}
-
-/** Records the scenario's steps (up to the first cut_power) on a freshly provisioned card. */
+/** Records the scenario's steps (up to the first cut_power or reboot) on a freshly provisioned card. */
 export async function recordScenario(scenario: Scenario, seed: number): Promise<Recording> {
-  const runtime = await fatRuntime();
-  const clock = new VirtualClock();
-  const media = new SdCard(cardConfigOf(scenario), clock).media;
-  provisionCard(media, scenario, runtime);
+  const fat = await fatDriver();
+  const profile = profileOf(scenario);
+  const ctx = profileContext(scenario, seed);
+  const media = new SdCard(cardConfigOf(scenario), new VirtualClock()).media;
+  profile.provision(media, scenario.card.format, scenario.device, { ...ctx, fat });
+  const stack = new RecordingStack(media, fat, profile.mountPoint);
   const steps = scenario.steps;
   const end = steps.findIndex((s) => s.op === "cut_power" || s.op === "reboot");
-  const workloadSteps = end < 0 ? steps : steps.slice(0, end);
-  return recordWorkload({
+  const target = new SimulatedTarget(scenario, seed, stack);
+  try {
+    for (const [i, { label: _label, ...step }] of (end < 0 ? steps : steps.slice(0, end)).entries())
+      await target.runStep(step, i);
+  } finally {
+    // Power off: the device's mounts are dropped, open files abandoned without syncing.
+    await target.close();
+  }
+  return recordingOf({
     name: scenario.name,
     seed,
+    mountPoint: profile.mountPoint,
     base: media,
-    clock,
-    runtime,
-    tolerateWorkloadError: true,
-    workload: async (ctx) => {
-      const target = SimulatedTarget.forRecording(scenario, seed, {
-        vfs: ctx.vfs,
-        runtime,
-        clock: ctx.clock,
-        mark: (name) => ctx.mark(name),
-      });
-      try {
-        for (const [i, step] of workloadSteps.entries()) await target.runStep(step, i);
-      } finally {
-        await target.close();
-      }
-    },
+    log: stack.log,
+    files: stack.files.files,
   });
 }
 
-function rulesOf(scenario: Scenario) {
-  return readerRules(scenario.pipeline, defaultPrivateKey());
-}
-
-/**
- * `sample: k` states of a space of n: every ⌈n/k⌉-th state by ordinal (deterministic, plan-only);
- * combined with `--shard i/m` as the crash engine's modulo shard over the sampled ordinals.
- */
-function engineShard(
-  spaceStates: number,
-  plan: SweepPlan,
-  shard: { index: number; count: number } | undefined,
-): { index: number; count: number } | undefined {
-  const stride = plan.sample !== undefined ? Math.max(1, Math.ceil(spaceStates / plan.sample)) : 1;
-  const m = shard?.count ?? 1;
-  const i = shard?.index ?? 1;
-  if (stride === 1 && m === 1) return undefined;
-  return { index: (i - 1) * stride + 1, count: stride * m };
-}
-
-/** The runner's sweep shape from the crash engine's result. */
-function toPartial(result: SweepResult, plan: SweepPlan): SweepPartial {
-  const names = new Map<string, string>();
-  for (const t of plan.torn) names.set(engineTornKey(tornSpecOf(t) ?? undefined), tornKey(t));
-  const matrix: SweepCell[] = result.matrix.map((c) => ({
-    cut: c.cut,
-    policy: c.policy,
-    torn: names.get(c.torn) ?? c.torn,
-    counts: { ...c.counts },
-  }));
-  const earliest: SweepPartial["earliest"] = {};
-  for (const [cls, e] of Object.entries(result.earliest)) {
-    if (e)
-      earliest[cls as keyof SweepPartial["earliest"]] = {
-        replayId: e.replayId,
-        cut: e.cut,
-        ordinal: e.ordinal,
-      };
-  }
-  return { ...result.counts, matrix, earliest };
-}
-
-/** Size of the plan's whole state space (the sample stride depends on it, not on the shard). */
-function spaceSize(rec: Recording, plan: SweepPlan): number {
-  return enumerateCrashPoints(rec.log, crashSpecOf(plan)).length;
+function readersOf(scenario: Scenario, seed: number) {
+  return profileOf(scenario).readers(scenario.device, profileContext(scenario, seed));
 }
 
 export const simulatedSweepRunner: SweepRunner = {
   async run(scenario, options) {
     const rec = await recordScenario(scenario, options.seed);
-    const spec = crashSpecOf(options.plan);
-    const shard = engineShard(spaceSize(rec, options.plan), options.plan, options.shard);
+    const profile = profileOf(scenario);
     const result = await runSweep(rec, {
-      spec,
-      readers: rulesOf(scenario),
-      runtime: await fatRuntime(),
+      spec: options.spec,
+      readers: readersOf(scenario, options.seed),
+      readersModule: {
+        url: PROFILE_READERS_MODULE,
+        exportName: "readers",
+        args: [profile.name, scenario.device, profileContext(scenario, options.seed)],
+      },
+      runtime: await fatDriver(),
       fsck: true,
-      ...(shard && { shard }),
+      ...(options.plan.sample !== undefined && { sample: options.plan.sample }),
+      ...(options.shard && { shard: options.shard }),
+      ...(options.workers !== undefined && { workers: options.workers }),
       ...(options.onProgress && { onProgress: options.onProgress }),
     });
-    return toPartial(result, options.plan);
+    return sweepPartialOf(result);
   },
 
   async replay(scenario, replayId, options): Promise<ReplayResult> {
@@ -168,9 +89,9 @@ export const simulatedSweepRunner: SweepRunner = {
     let state;
     try {
       state = await replayState(rec, replayId, {
-        readers: rulesOf(scenario),
-        runtime: await fatRuntime(),
-        fsck: true,
+        readers: readersOf(scenario, options.seed),
+        runtime: await fatDriver(),
+        fsck: false,
       });
     } catch (e) {
       if (e instanceof CrashSpecError || e instanceof CrashPointError) throw new ReplayIdError(e.message);
@@ -179,7 +100,7 @@ export const simulatedSweepRunner: SweepRunner = {
     const device = rebuildState(rec, replayId).device;
     const files: Record<string, FileExpectation> = {};
     for (const f of state.files) files[f.path] = f.class;
-    const findings = fsck(device).findings.map((f) => ({ kind: f.kind, message: f.message }));
+    const findings = fsckFindings(device).map(({ kind, message }) => ({ kind, message }));
     return {
       replayId,
       cut: state.cut,

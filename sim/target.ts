@@ -1,26 +1,17 @@
 /**
- * The boundary between the scenario runner and what it drives: the simulator now, the real board
- * over serial later (ARCHITECTURE.md, "Real-board replay"). Every method is async so a serial target
- * fits the same shape (STYLE.md: rp2040js picks its test driver at run time).
+ * The boundary between the scenario runner and what it drives: the simulator, or the real board over
+ * serial (ARCHITECTURE.md, "Real-board replay"). Every method is async so a serial target fits the
+ * same shape (STYLE.md: rp2040js picks its test driver at run time).
+ *
+ * A target only runs steps and hands over its evidence (the card after the run and the histories of
+ * the files it wrote); the runner owns the oracles (classification, fsck), so a board target never
+ * re-implements them.
  */
+import type { BlockDevice } from "../src/block/index.ts";
+import type { FileHistory } from "../src/crash/index.ts";
+import type { Step, TargetCapability } from "../src/profiles/index.ts";
 
-/** What a target can do; the runner skips or refuses steps a target lacks (zen-fs style capabilities). */
-export type TargetCapability =
-  | "power-cut" // cut power at an exact block write and reboot
-  | "fault-injection" // FaultPlan faults below the FAT layer
-  | "usb-host" // a second host writing the card over USB mass storage
-  | "crash-sweep" // materialise crash states offline from a write log
-  | "card-image"; // export the card image
-
-/** A step of a scenario: one camera-level operation, executable by the MicroPython agent on a board. */
-export interface Step {
-  /** Operation name from the step vocabulary (sim/steps.ts). */
-  op: string;
-  /** Operation arguments, validated by the schema before the target sees them. */
-  args: Record<string, unknown>;
-  /** Position in the scenario file, for messages (1-based line). */
-  line?: number;
-}
+export type { Step, TargetCapability } from "../src/profiles/index.ts";
 
 /** A file the step touched, as it is on the card after the step. */
 export interface TouchedFile {
@@ -45,9 +36,15 @@ export interface StepResult {
   value?: unknown;
 }
 
-/** Outcome class of one file after a fault and reboot (ARCHITECTURE.md, "Outcome classes"). */
-export type OutcomeClass = "intact" | "previous" | "detected" | "silent";
-export const OUTCOME_CLASSES: readonly OutcomeClass[] = ["intact", "previous", "detected", "silent"];
+/** What the runner's oracles read at the end of a run. */
+export interface TargetEvidence {
+  /** The card as it is after the run, power restored (read only). */
+  readonly card: BlockDevice;
+  /** Histories of every file the run wrote under {@link mountPoint}. */
+  readonly files: readonly FileHistory[];
+  /** Where the device mounts the card (paths in histories and expectations start with it). */
+  readonly mountPoint: string;
+}
 
 export interface ScenarioTarget {
   readonly name: string;
@@ -56,6 +53,10 @@ export interface ScenarioTarget {
   runStep(step: Step, index: number): Promise<StepResult>;
   /** Lines the device printed so far (the script's own log lines, e.g. "ERROR, [IMG] ..."). */
   deviceLog(): Promise<string[]>;
+  /** The card and the file histories after the run (called once, after the last step). */
+  evidence(): Promise<TargetEvidence>;
+  /** The whole card image (capability `card-image`; default: read from {@link evidence}'s card). */
+  cardImage?(): Promise<Uint8Array>;
   /** Releases resources (serial port, workers). */
   close(): Promise<void>;
 }

@@ -1,16 +1,9 @@
 /**
- * The one place where targets, the sweep runner and the FaultPlan validator are plugged in.
- *
- * The simulator registers itself from `sim/simulated-target.ts`: when that file exists, the CLI
- * imports it (once, before running anything) and the module calls, at import time,
- *
- *   registerTarget("sim", { create: (scenario, opts) => ..., sweep: mySweepRunner });
- *   registerFaultValidator((faults) => ...);   // optional: checks `faults:` entries at load time
- *
- * Tests register scripted fakes the same way and pass `loadPlugins: false` to the CLI.
+ * The one place where targets, their sweep runners and the FaultPlan validator are plugged in. The
+ * built-in simulator (`sim`) is registered by {@link loadTargetPlugins}; tests register scripted
+ * fakes with {@link registerTarget} and pass `loadPlugins: false` to the CLI.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import type { RunOracle } from "./oracle.ts";
 import type { FaultValidator } from "./scenario-schema.ts";
 import type { SweepRunner, TargetFactory } from "./runner.ts";
 
@@ -20,6 +13,8 @@ export interface TargetRegistration {
   create: TargetFactory;
   /** Crash-state sweeps and replays on this target, when it can do them. */
   sweep?: SweepRunner;
+  /** End-of-run oracles, when not the card-image ones (scripted test targets). */
+  oracle?: RunOracle;
 }
 
 const targets = new Map<string, TargetRegistration>();
@@ -52,16 +47,17 @@ export function getFaultValidator(): FaultValidator | undefined {
   return faultValidator;
 }
 
-/** Modules that register targets when present, relative to this file. */
-const PLUGIN_MODULES = ["./simulated-target.ts"];
 let pluginsLoaded = false;
 
-/** Imports the plug-in modules that exist (once). */
+/** Registers the built-in simulated target and the fault validator (once). */
 export async function loadTargetPlugins(): Promise<void> {
   if (pluginsLoaded) return;
   pluginsLoaded = true;
-  for (const rel of PLUGIN_MODULES) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(fileURLToPath(url))) await import(url.href);
-  }
+  const { SimulatedTarget, validateFaults } = await import("./simulated-target.ts");
+  const { simulatedSweepRunner } = await import("./sweep-runner.ts");
+  registerTarget("sim", {
+    create: (scenario, options) => SimulatedTarget.create(scenario, options),
+    sweep: simulatedSweepRunner,
+  });
+  registerFaultValidator(validateFaults);
 }

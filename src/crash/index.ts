@@ -1,7 +1,12 @@
+export * from "./file-history.ts";
 export * from "./record.ts";
 export * from "./reboot.ts";
 export * from "./oracle.ts";
 export * from "./invariants.ts";
+export * from "./sweep-types.ts";
+export * from "./replay-id.ts";
+export * from "./state-checker.ts";
+export * from "./summary.ts";
 export * from "./sweep.ts";
 export { serialiseRecording, deserialiseRecording, loadReaders } from "./worker-pool.ts";
 export * from "./naive.ts";

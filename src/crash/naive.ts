@@ -10,10 +10,10 @@ import { VirtualClock } from "../clock/virtual-clock.ts";
 import { parseFaultPlan, type FaultPlan } from "../faults/fault-plan.ts";
 import { FaultyBlockDevice } from "../faults/faulty-block-device.ts";
 import type { CrashPoint } from "../faults/materialise.ts";
-import type { FatRuntime } from "../fat/js-fatfs-engine.ts";
-import { bootVfs } from "../vfs/boot.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
+import { mountFatVolume } from "../vfs/mount-card.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
-import type { Vfs } from "../vfs/vfs.ts";
+import { Vfs } from "../vfs/vfs.ts";
 import { DEFAULT_MOUNT_POINT, type Workload } from "./record.ts";
 
 /** The fault plan (power cut at write N plus the cut effects) that a crash point denotes online. */
@@ -32,7 +32,7 @@ export interface RerunOptions {
   workload: Workload;
   seed: number;
   point: CrashPoint;
-  runtime: FatRuntime;
+  runtime: FatDriver;
   config?: VfsConfig;
 }
 
@@ -45,14 +45,11 @@ export async function rerunToCrashPoint(options: RerunOptions): Promise<CowBlock
   options.runtime.clock = clock;
   const media = options.base.fork();
   const faulty = new FaultyBlockDevice(media, planOfCrashPoint(options.point), { clock });
-  const booted = await bootVfs({
-    card: faulty,
-    clock,
-    runtime: options.runtime,
-    mountFlash: false,
+  const vfs = new Vfs(options.config);
+  const volume = mountFatVolume(vfs, faulty, options.runtime, DEFAULT_MOUNT_POINT, {
     ...(options.config && { config: options.config }),
   });
-  const vfs = booted.vfs;
+  vfs.chdir(DEFAULT_MOUNT_POINT);
   try {
     await options.workload({
       vfs,
@@ -69,6 +66,6 @@ export async function rerunToCrashPoint(options: RerunOptions): Promise<CowBlock
   }
   // A cut at the very end (after the last write) never fires during the run: cut now.
   faulty.cutNow();
-  booted.sdcard?.engine.unmount();
+  volume.engine.unmount();
   return media;
 }

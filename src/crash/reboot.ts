@@ -6,7 +6,7 @@
  */
 import type { BlockDevice } from "../block/block-device.ts";
 import { FatError, fresultName } from "../fat/fat-engine.ts";
-import type { FatRuntime, JsFatfsEngine } from "../fat/js-fatfs-engine.ts";
+import type { FatDriver, FatEngine } from "../fat/fat-engine.ts";
 import { fresultToErrno } from "../vfs/os-error.ts";
 import { mimxrtVfsConfig, type VfsConfig } from "../vfs/vfs-config.ts";
 import { VfsFat } from "../vfs/vfs-fat.ts";
@@ -18,7 +18,7 @@ export interface RebootedVolume {
   readonly mounted: true;
   readonly vfs: Vfs;
   readonly volume: VfsFat;
-  readonly engine: JsFatfsEngine;
+  readonly engine: FatEngine;
   readonly mountPoint: string;
   /** Drops this mount (open files abandoned, no sync), freeing the FatFs drive for the next state. */
   shutdown(): void;
@@ -39,7 +39,7 @@ export type RebootResult = RebootedVolume | UnmountableVolume;
 /** Options of {@link reboot}. */
 export interface RebootOptions {
   /** The FatFs runtime to mount on (one runtime serves thousands of states). */
-  runtime: FatRuntime;
+  runtime: FatDriver;
   config?: VfsConfig;
   /** Default `/sdcard`. */
   mountPoint?: string;
@@ -55,7 +55,7 @@ export function reboot(device: BlockDevice, options: RebootOptions): RebootResul
   for (const d of options.drop ?? []) d.unmount();
   const config = options.config ?? mimxrtVfsConfig;
   const mountPoint = options.mountPoint ?? DEFAULT_MOUNT_POINT;
-  let engine: JsFatfsEngine;
+  let engine: FatEngine;
   try {
     engine = options.runtime.mount(device);
   } catch (e) {

@@ -1,28 +1,25 @@
 /**
  * Recording run of the crash-state engine (ARCHITECTURE.md, "Crash states"): the workload runs once on
  * a VFS mounted over a {@link TracingBlockDevice} over a copy-on-write fork of the base card, and we
- * keep (1) the write log with marks and sync barriers and (2) a file-commit history, the oracle's
- * "expected content": for every file the workload touches, its content before the workload and its
- * content at each completed flush/close/remove/rename, stamped with the number of writes completed.
- *
- * The history is taken without hooks in src/vfs: the workload receives a proxy of the {@link Vfs}
- * whose `open()` returns files with instrumented `flush()`/`close()`, and each commit is read back
- * through the same mount right after it completes. Reads never change the write order (FatFs' window
- * is clean after f_sync, so a read only changes which clean sector is cached).
+ * keep (1) the write log with marks and sync barriers and (2) the file-commit history
+ * ({@link FileHistoryRecorder}), the oracle's "expected content". {@link recordingOf} makes the same
+ * {@link Recording} from any run that kept a log and histories (a scenario target's storage stack).
  */
 import { createHash } from "node:crypto";
 import { type CowBlockDevice } from "../block/cow-block-device.ts";
 import { VirtualClock } from "../clock/virtual-clock.ts";
 import { Prng } from "../clock/prng.ts";
-import { FatRuntime } from "../fat/js-fatfs-engine.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
+import { loadFatDriver } from "../fat/drivers.ts";
 import { TracingBlockDevice, type WriteLog } from "../trace/write-log.ts";
-import { bootVfs } from "../vfs/boot.ts";
-import { isOSError, MP_ERRNO } from "../vfs/os-error.ts";
-import { S_IFDIR } from "../vfs/vfs-fat.ts";
+import { mountFatVolume } from "../vfs/mount-card.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
-import type { Vfs } from "../vfs/vfs.ts";
-import type { VfsFile } from "../vfs/vfs-file.ts";
+import { Vfs } from "../vfs/vfs.ts";
+import { FileHistoryRecorder, type FileHistory } from "./file-history.ts";
 
+export type { FileEvent, FileEventKind, FileHistory } from "./file-history.ts";
+export { readFileOrNull } from "./read-file.ts";
+export { absolutePath } from "../vfs/vfs-observer.ts";
 /** Where the card is mounted in the recording and after every reboot (OpenMV boot: `/sdcard`). */
 export const DEFAULT_MOUNT_POINT = "/sdcard";
 
@@ -45,31 +42,6 @@ export interface WorkloadContext {
 
 /** A deterministic workload: same seed, same block writes. */
 export type Workload = (ctx: WorkloadContext) => Promise<void> | void;
-
-/** What happened to a file at one point of the run. */
-export type FileEventKind = "before" | "open" | "flush" | "close" | "remove" | "rename-from" | "rename-to";
-
-/** One event of a file's history. Versions (all kinds but `open`) carry the content durable after it. */
-export interface FileEvent {
-  readonly kind: FileEventKind;
-  /**
-   * Writes completed (in the log) when the event completed (`open`: when it started). A cut after
-   * write index c (c writes completed) is "after" a version whose `writes` ≤ c.
-   */
-  readonly writes: number;
-  /** Log seq at that moment (next op's seq). */
-  readonly seq: number;
-  /** Content after the event; null = the file does not exist. Absent for `open`. */
-  readonly content?: Uint8Array | null;
-}
-
-/** A file the workload touched (opened for writing, removed or renamed). */
-export interface FileHistory {
-  /** VFS path, e.g. `/sdcard/dir/a.bin` (the first spelling the workload used). */
-  readonly path: string;
-  /** events[0] is `before` (content before the workload); the rest in run order. */
-  readonly events: FileEvent[];
-}
 
 /** Everything a sweep needs from the recording run; the workload is never run again. */
 export interface Recording {
@@ -98,7 +70,7 @@ export interface RecordOptions {
   base: CowBlockDevice;
   workload: Workload;
   clock?: VirtualClock;
-  runtime?: FatRuntime;
+  runtime?: FatDriver;
   config?: VfsConfig;
   /** Let a failing workload end the recording instead of throwing (default false). */
   tolerateWorkloadError?: boolean;
@@ -126,44 +98,6 @@ export function checkScenarioName(name: string): void {
     );
 }
 
-/** Normalises `path` against `cwd` (`.`/`..`, repeated slashes); FatFs keeps `..` at the root. */
-export function absolutePath(cwd: string, path: string): string {
-  const full = path.startsWith("/") ? path : `${cwd === "/" ? "" : cwd}/${path}`;
-  const out: string[] = [];
-  for (const part of full.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (out.length > 1) out.pop();
-      continue;
-    }
-    out.push(part);
-  }
-  return "/" + out.join("/");
-}
-
-/** Content of a file through `vfs`, or null when it does not exist (or is a directory). */
-export function readFileOrNull(vfs: Vfs, path: string): Uint8Array | null {
-  let size: number;
-  try {
-    const st = vfs.stat(path);
-    if ((st[0] & S_IFDIR) !== 0) return null;
-    size = st[6];
-  } catch (e) {
-    if (isOSError(e, MP_ERRNO.ENOENT)) return null;
-    throw e;
-  }
-  const f = vfs.open(path, "rb");
-  try {
-    return f.read(size);
-  } finally {
-    f.close();
-  }
-}
-
-function writesMode(mode: string): boolean {
-  return /[wax+]/.test(mode);
-}
-
 /** sha256 of a log's writes (lba, offset, result, data), syncs, erases and marks. */
 export function hashLog(log: WriteLog): string {
   const h = createHash("sha256");
@@ -181,6 +115,50 @@ export function hashLog(log: WriteLog): string {
   return h.digest("hex");
 }
 
+/** A log position counter for a {@link FileHistoryRecorder}: writes completed and next seq. */
+export function logPosition(log: WriteLog): () => { writes: number; seq: number } {
+  let scanned = 0;
+  let writes = 0;
+  return () => {
+    const ops = log.ops;
+    for (; scanned < ops.length; scanned++) if (ops[scanned].kind === "write") writes++;
+    return { writes, seq: log.nextSeq };
+  };
+}
+
+/** What a run kept, for {@link recordingOf}. */
+export interface RunRecord {
+  name: string;
+  seed: number;
+  mountPoint: string;
+  /** Card state before the run (never written). */
+  base: CowBlockDevice;
+  log: WriteLog;
+  files: FileHistory[];
+  workloadError?: string;
+}
+
+/** The {@link Recording} of a run that kept a write log (with data) and file histories. */
+export function recordingOf(run: RunRecord): Recording {
+  checkScenarioName(run.name);
+  if (!Number.isInteger(run.seed) || run.seed < 0)
+    throw new CrashSpecError("seed", `expected a non-negative integer, got ${run.seed}`);
+  const writeSeqs: number[] = [];
+  for (const op of run.log.ops) if (op.kind === "write") writeSeqs.push(op.seq);
+  return {
+    name: run.name,
+    seed: run.seed,
+    mountPoint: run.mountPoint,
+    base: run.base,
+    log: run.log,
+    writeCount: writeSeqs.length,
+    writeSeqs: Int32Array.from(writeSeqs),
+    files: run.files,
+    logHash: hashLog(run.log),
+    ...(run.workloadError !== undefined && { workloadError: run.workloadError }),
+  };
+}
+
 /**
  * Runs `workload` once and records the write log and the file-commit history. The recording mount is
  * dropped at the end (open files abandoned, as a power cut would).
@@ -190,102 +168,22 @@ export async function recordWorkload(options: RecordOptions): Promise<Recording>
   if (!Number.isInteger(options.seed) || options.seed < 0)
     throw new CrashSpecError("seed", `expected a non-negative integer, got ${options.seed}`);
   const clock = options.clock ?? new VirtualClock();
-  const runtime = options.runtime ?? (await FatRuntime.load(clock));
+  const runtime = options.runtime ?? (await loadFatDriver(clock));
+  runtime.clock = clock;
   const tracing = new TracingBlockDevice(options.base.fork(), clock, undefined, { logReads: false });
   const log = tracing.log;
-  const booted = await bootVfs({
-    card: tracing,
-    clock,
-    runtime,
-    mountFlash: false,
+  const mountPoint = DEFAULT_MOUNT_POINT;
+  const vfs = new Vfs(options.config);
+  const volume = mountFatVolume(vfs, tracing, runtime, mountPoint, {
     ...(options.config && { config: options.config }),
   });
-  const vfs = booted.vfs;
-  const mountPoint = DEFAULT_MOUNT_POINT;
-
-  let scanned = 0;
-  let writes = 0;
-  const writesNow = (): number => {
-    const ops = log.ops;
-    for (; scanned < ops.length; scanned++) if (ops[scanned].kind === "write") writes++;
-    return writes;
-  };
-  const files = new Map<string, FileHistory>();
-  const keyOf = (abs: string): string => abs.toUpperCase();
-  const onCard = (abs: string): boolean =>
-    abs.toUpperCase().startsWith(mountPoint.toUpperCase() + "/") && abs.length > mountPoint.length + 1;
-  const track = (abs: string): FileHistory => {
-    const key = keyOf(abs);
-    let h = files.get(key);
-    if (!h) {
-      h = { path: abs, events: [{ kind: "before", writes: 0, seq: 0, content: readFileOrNull(vfs, abs) }] };
-      files.set(key, h);
-    }
-    return h;
-  };
-  const event = (abs: string, kind: FileEventKind): void => {
-    const h = files.get(keyOf(abs));
-    if (!h) return;
-    const content =
-      kind === "open"
-        ? undefined
-        : kind === "remove" || kind === "rename-from"
-          ? null
-          : readFileOrNull(vfs, abs);
-    h.events.push({ kind, writes: writesNow(), seq: log.nextSeq, ...(content !== undefined && { content }) });
-  };
-  const absOf = (path: string): string => absolutePath(vfs.getcwd(), path);
-
-  const overrides: Partial<Record<keyof Vfs, unknown>> = {
-    open: (path: string, mode = "r"): VfsFile => {
-      const abs = absOf(path);
-      const tracked = writesMode(mode) && onCard(abs);
-      if (tracked) track(abs);
-      const startWrites = writesNow();
-      const startSeq = log.nextSeq;
-      const file = vfs.open(path, mode);
-      if (!tracked) return file;
-      files.get(keyOf(abs))!.events.push({ kind: "open", writes: startWrites, seq: startSeq });
-      const close = file.close.bind(file);
-      const flush = file.flush.bind(file);
-      file.close = (): void => {
-        if (file.closed) return;
-        close();
-        event(abs, "close");
-      };
-      file.flush = (): void => {
-        flush();
-        event(abs, "flush");
-      };
-      return file;
-    },
-    remove: (path: string): void => {
-      const abs = absOf(path);
-      if (onCard(abs)) track(abs);
-      vfs.remove(path);
-      event(abs, "remove");
-    },
-    rename: (from: string, to: string): void => {
-      const a = absOf(from);
-      const b = absOf(to);
-      if (onCard(a)) track(a);
-      if (onCard(b)) track(b);
-      vfs.rename(from, to);
-      if (keyOf(a) !== keyOf(b)) event(a, "rename-from");
-      event(b, "rename-to");
-    },
-  };
-  const proxy = new Proxy(vfs, {
-    get(target, prop, _receiver) {
-      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop as keyof Vfs];
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  vfs.chdir(mountPoint);
+  const recorder = new FileHistoryRecorder(mountPoint, logPosition(log));
+  recorder.attach(vfs);
   const ctx: WorkloadContext = {
-    vfs: proxy,
-    os: proxy,
-    open: overrides.open as Vfs["open"],
+    vfs,
+    os: vfs,
+    open: ((path: string, mode?: string) => vfs.open(path, mode)) as Vfs["open"],
     clock,
     seed: options.seed,
     prng: new Prng(options.seed),
@@ -299,26 +197,20 @@ export async function recordWorkload(options: RecordOptions): Promise<Recording>
     await options.workload(ctx);
   } catch (e) {
     if (!options.tolerateWorkloadError) {
-      booted.sdcard?.engine.unmount();
+      volume.engine.unmount();
       throw e;
     }
     workloadError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   }
   // Power off: drop the engine and every open file without syncing.
-  booted.sdcard?.engine.unmount();
-
-  const writeSeqs: number[] = [];
-  for (const op of log.ops) if (op.kind === "write") writeSeqs.push(op.seq);
-  return {
+  volume.engine.unmount();
+  return recordingOf({
     name: options.name,
     seed: options.seed,
     mountPoint,
     base: options.base,
     log,
-    writeCount: writeSeqs.length,
-    writeSeqs: Int32Array.from(writeSeqs),
-    files: [...files.values()],
-    logHash: hashLog(log),
+    files: recorder.files,
     ...(workloadError !== undefined && { workloadError }),
-  };
+  });
 }

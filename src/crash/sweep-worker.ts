@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { VirtualClock } from "../clock/virtual-clock.ts";
 import { enumerateCrashPoints } from "../faults/materialise.ts";
-import { FatRuntime } from "../fat/js-fatfs-engine.ts";
+import { loadFatDriver } from "../fat/drivers.ts";
 import { BUILTIN_INVARIANTS } from "./invariants.ts";
 import { checkStatesInline } from "./sweep.ts";
 import { deserialiseRecording, loadReaders, type WorkerTask } from "./worker-pool.ts";
@@ -15,7 +15,7 @@ async function main(task: WorkerTask): Promise<void> {
   const readers = await loadReaders(task.readersModule);
   const invariants = task.invariants.map((n) => BUILTIN_INVARIANTS[n]);
   const points = enumerateCrashPoints(rec.log, task.spec);
-  const runtime = await FatRuntime.load(new VirtualClock());
+  const runtime = await loadFatDriver(new VirtualClock());
   const result = await checkStatesInline(
     rec,
     points,

@@ -15,7 +15,7 @@ import { WriteLog, type BlockOp, type LogMark } from "../trace/write-log.ts";
 import type { ReaderRule } from "./oracle.ts";
 import { hashLog, type FileHistory, type Recording } from "./record.ts";
 import { BUILTIN_INVARIANTS, type Invariant } from "./invariants.ts";
-import type { CrashSweepOptions, ReadersModuleRef, ShardSpec, SweepResult } from "./sweep.ts";
+import type { CrashSweepOptions, ReadersModuleRef, ShardSpec, SweepResult } from "./sweep-types.ts";
 
 /** A recording in a form that crosses threads. */
 export interface SerialisedRecording {
@@ -111,7 +111,7 @@ export async function loadReaders(ref: ReadersModuleRef | undefined): Promise<Re
   const name = ref.exportName ?? "readers";
   const v = mod[name];
   if (v === undefined) throw new Error(`readersModule ${ref.url}: no export '${name}'`);
-  const rules = typeof v === "function" ? await (v as () => unknown)() : v;
+  const rules = typeof v === "function" ? await (v as (...a: unknown[]) => unknown)(...(ref.args ?? [])) : v;
   if (!Array.isArray(rules))
     throw new Error(`readersModule ${ref.url}: export '${name}' is not a ReaderRule[]`);
   return rules as ReaderRule[];

@@ -20,8 +20,8 @@ import type { BlockDevice } from "../block/index.ts";
 import type { Prng as PrngType, VirtualClock } from "../clock/index.ts";
 import { Prng } from "../clock/index.ts";
 import { FRESULT } from "../fat/fat-engine.ts";
-import type { FatRuntime } from "../fat/js-fatfs-engine.ts";
-import { bootVfs, mountRamFlash } from "../vfs/boot.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
+import { bootVfs, mountRamFlash } from "./boot.ts";
 import { MP_ERRNO, OSError, fatErrorOf } from "../vfs/os-error.ts";
 import type { BinaryMode, OsModule, TextMode, Vfs } from "../vfs/vfs.ts";
 import type { FileIO, TextIOWrapper, VfsFile } from "../vfs/vfs-file.ts";
@@ -84,7 +84,7 @@ export interface OpenMvBoardOptions {
   /** Seed of the sensor noise and of `os.urandom`. */
   readonly seed: number;
   /** Reuse a FatFs runtime across boots (each boot uses two of its 10 drives until {@link OpenMvBoard.halt}). */
-  readonly runtime?: FatRuntime;
+  readonly runtime?: FatDriver;
   /** Format the card at boot (see bootVfs). */
   readonly format?: boolean | "if-needed";
   /** Extra sensor settings (noise level, JPEG quality). */
@@ -322,7 +322,7 @@ export class OpenMvBoard {
     readonly firmware: FirmwareProfile,
     /** The mounted VFS; also the `os` module. */
     readonly vfs: Vfs,
-    readonly runtime: FatRuntime,
+    readonly runtime: FatDriver,
     private readonly volumes: readonly VfsFat[],
     readonly uniqueId: Uint8Array,
     private readonly deviceIds: ReadonlyMap<string, number>,
@@ -381,7 +381,7 @@ export class OpenMvBoard {
    * only the `/flash` drive; the card's mount belongs to the caller.
    */
   static attach(
-    options: Omit<OpenMvBoardOptions, "card" | "format"> & { vfs: Vfs; runtime: FatRuntime },
+    options: Omit<OpenMvBoardOptions, "card" | "format"> & { vfs: Vfs; runtime: FatDriver },
   ): OpenMvBoard {
     const uid = options.uniqueId ?? DEFAULT_UNIQUE_ID;
     if (uid.length !== 8) throw new BoardConfigError("uniqueId", `expected 8 bytes, got ${uid.length}`);

@@ -5,4 +5,5 @@ export * from "./fat-time.ts";
 export * from "./vfs-file.ts";
 export * from "./vfs-fat.ts";
 export * from "./vfs.ts";
-export * from "./boot.ts";
+export * from "./vfs-observer.ts";
+export * from "./mount-card.ts";

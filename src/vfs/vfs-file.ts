@@ -1,6 +1,7 @@
 import { FatError, type FatFile } from "../fat/fat-engine.ts";
 import { MP_ERRNO, OSError, osErrorOfFat, withFatErrors } from "./os-error.ts";
 import { MemoryError, UnicodeError } from "./py-errors.ts";
+import type { VfsObserver } from "./vfs-observer.ts";
 
 /**
  * MicroPython's VfsFat file objects (extmod/vfs_fat_file.c) with the generic stream methods of
@@ -39,6 +40,8 @@ export function bytesOfWrite(data: WriteData, offsetOrMaxLen?: number, maxLen?: 
 export abstract class VfsFileBase {
   /** Position when the file was closed: `tell()` on a closed file returns it (f_tell of a dead FIL). */
   private lastPosition = 0;
+  /** Set by {@link Vfs.open} when the VFS has an observer. */
+  observer: VfsObserver | undefined;
 
   constructor(
     protected readonly fil: FatFile,
@@ -165,18 +168,28 @@ export abstract class VfsFileBase {
   write(data: WriteData, offsetOrMaxLen?: number, maxLen?: number): number {
     const bytes = bytesOfWrite(data, offsetOrMaxLen, maxLen);
     const fil = this.live();
+    const obs = this.observer;
+    // f_tell reads the FIL's position without I/O, so observing does not change the block log.
+    const position = obs ? fil.tell() : 0;
     let done = 0;
-    while (done < bytes.length) {
-      const chunk = done === 0 ? bytes : bytes.subarray(done);
-      let n: number;
-      try {
-        n = fil.write(chunk);
-      } catch (e) {
-        throw this.mapped(e);
+    try {
+      while (done < bytes.length) {
+        const chunk = done === 0 ? bytes : bytes.subarray(done);
+        let n: number;
+        try {
+          n = fil.write(chunk);
+        } catch (e) {
+          throw this.mapped(e);
+        }
+        // file_obj_write: "The FatFS documentation says that this means disk full."
+        if (n !== chunk.length) throw this.oserror(MP_ERRNO.ENOSPC);
+        done += n;
       }
-      // file_obj_write: "The FatFS documentation says that this means disk full."
-      if (n !== chunk.length) throw this.oserror(MP_ERRNO.ENOSPC);
-      done += n;
+    } finally {
+      if (obs) {
+        const written = fil.closed ? 0 : Math.max(0, Math.min(bytes.length, fil.tell() - position));
+        obs.wrote?.(this as unknown as VfsFile, position, bytes, written);
+      }
     }
     return done;
   }
@@ -217,6 +230,7 @@ export abstract class VfsFileBase {
   flush(): void {
     const fil = this.live();
     withFatErrors(() => fil.sync(), this.errnoNames);
+    this.observer?.flushed?.(this as unknown as VfsFile);
   }
 
   /** `close()` → f_close; a second close is a no-op (vfs_fat_file.c checks `fp.obj.fs`). */
@@ -224,6 +238,7 @@ export abstract class VfsFileBase {
     if (this.fil.closed) return;
     this.lastPosition = this.fil.tell();
     withFatErrors(() => this.fil.close(), this.errnoNames);
+    this.observer?.closed?.(this as unknown as VfsFile);
   }
 
   /** Python's `with open(...) as f:` — runs `body` and closes the file afterwards (`__exit__`). */

@@ -2,6 +2,7 @@ import { MP_ERRNO, OSError } from "./os-error.ts";
 import { mimxrtVfsConfig, type VfsConfig } from "./vfs-config.ts";
 import { S_IFDIR, VfsFat, type DirEntryTuple, type StatResult, type StatvfsResult } from "./vfs-fat.ts";
 import type { FileIO, TextIOWrapper, VfsFile } from "./vfs-file.ts";
+import { absolutePath, type VfsObserver } from "./vfs-observer.ts";
 
 /** Mode strings without `b`: `open()` returns a {@link TextIOWrapper}. */
 export type TextMode =
@@ -55,7 +56,18 @@ export class Vfs implements OsModule {
   /** `MP_STATE_VM(vfs_cur)`: null for the virtual root `/`. */
   private current: Mount | null = null;
 
+  private observer: VfsObserver | undefined;
+
   constructor(readonly config: VfsConfig = mimxrtVfsConfig) {}
+
+  /** Reports file operations to `observer` from now on (one observer; undefined removes it). */
+  observe(observer: VfsObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  private abs(path: string): string {
+    return absolutePath(this.getcwd(), path);
+  }
 
   private err(errno: number): OSError {
     return OSError.of(errno, this.config.errnoNames);
@@ -180,8 +192,12 @@ export class Vfs implements OsModule {
   }
 
   remove(path: string): void {
+    const obs = this.observer;
+    const abs = obs ? this.abs(path) : "";
+    obs?.willRemove?.(abs);
     const t = this.target(this.lookup(path));
     t.fs.remove(t.path);
+    obs?.removed?.(abs);
   }
 
   rmdir(path: string): void {
@@ -195,8 +211,12 @@ export class Vfs implements OsModule {
     const b = this.lookup(newPath);
     const volumeOf = (l: Lookup) => (l.kind === "mount" ? l.mount : l.kind);
     if (volumeOf(a) !== volumeOf(b)) throw this.err(MP_ERRNO.EPERM);
+    const obs = this.observer;
+    const [absA, absB] = obs ? [this.abs(oldPath), this.abs(newPath)] : ["", ""];
+    obs?.willRename?.(absA, absB);
     const ta = this.target(a);
     ta.fs.rename(ta.path, (b as Extract<Lookup, { kind: "mount" }>).pathOut);
+    obs?.renamed?.(absA, absB);
   }
 
   /** `os.stat(path)`; `/` gives (S_IFDIR, 0, ..., 0). */
@@ -232,7 +252,15 @@ export class Vfs implements OsModule {
   open(path: string, mode?: TextMode): TextIOWrapper;
   open(path: string, mode?: string): VfsFile;
   open(path: string, mode = "r"): VfsFile {
+    const obs = this.observer;
+    const abs = obs ? this.abs(path) : "";
+    obs?.willOpen?.(abs, mode);
     const t = this.target(this.lookup(path));
-    return t.fs.open(t.path, mode);
+    const file = t.fs.open(t.path, mode);
+    if (obs) {
+      file.observer = obs;
+      obs.opened?.(file, abs, mode);
+    }
+    return file;
   }
 }

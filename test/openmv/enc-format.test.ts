@@ -22,7 +22,7 @@ import {
   encV2Size,
 } from "../../src/pipeline/enc-format.ts";
 
-const KEYS = join(import.meta.dirname, "../fixtures/keys");
+const KEYS = join(import.meta.dirname, "../../scenarios/keys");
 const load = (bits: number) => ({
   pub: parsePublicKeyFile(readFileSync(join(KEYS, `rsa${bits}/221.pub`), "utf8"), "221.pub"),
   priv: parsePrivateKeyFile(readFileSync(join(KEYS, `rsa${bits}/221.pem`), "utf8"), "221.pem"),

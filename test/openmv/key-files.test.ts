@@ -11,7 +11,7 @@ import {
 } from "../../src/openmv/key-files.ts";
 import { ValueError } from "../../src/openmv/py-errors.ts";
 
-const KEYS = join(import.meta.dirname, "../fixtures/keys");
+const KEYS = join(import.meta.dirname, "../../scenarios/keys");
 
 function keyFileError(fn: () => unknown): KeyFileError {
   try {

@@ -8,7 +8,7 @@ import { parsePrivateKeyFile, parsePublicKeyFile } from "../../src/openmv/key-fi
 import { DecryptionError, OverflowError, rsaDecrypt, rsaEncrypt } from "../../src/openmv/rsa.ts";
 import { ValueError } from "../../src/openmv/py-errors.ts";
 
-const KEYS = join(import.meta.dirname, "../fixtures/keys");
+const KEYS = join(import.meta.dirname, "../../scenarios/keys");
 const key = (bits: number) => ({
   pub: parsePublicKeyFile(readFileSync(join(KEYS, `rsa${bits}/221.pub`), "utf8"), "221.pub"),
   priv: parsePrivateKeyFile(readFileSync(join(KEYS, `rsa${bits}/221.pem`), "utf8"), "221.pem"),

@@ -195,7 +195,7 @@ describe("oracles", () => {
     const keyPem = join(dir, "k.pem");
     writeFileSync(
       keyPem,
-      execFileSync("cat", [join(import.meta.dirname, "../fixtures/keys/rsa1024/221.pem")]),
+      execFileSync("cat", [join(import.meta.dirname, "../../scenarios/keys/rsa1024/221.pem")]),
     );
     writeFileSync(join(dir, "k.bin"), enc.subarray(0, 128));
     writeFileSync(join(dir, "iv.bin"), enc.subarray(128, 256));

@@ -9,7 +9,7 @@ import { openmvFirmware470, type FirmwareProfile } from "../../src/openmv/firmwa
 import { parsePrivateKeyFile } from "../../src/openmv/key-files.ts";
 import type { RsaPrivateKey } from "../../src/openmv/rsa.ts";
 
-export const KEYS = join(fileURLToPath(new URL(".", import.meta.url)), "../fixtures/keys/rsa1024");
+export const KEYS = join(fileURLToPath(new URL(".", import.meta.url)), "../../scenarios/keys/rsa1024");
 export const PUB_TEXT = readFileSync(join(KEYS, "221.pub"), "utf8");
 export const PRIV: RsaPrivateKey = parsePrivateKeyFile(
   readFileSync(join(KEYS, "221.pem"), "utf8"),

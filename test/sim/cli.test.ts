@@ -13,8 +13,11 @@ import { mergeMain, scenarioMain } from "../../sim/scenario-cli.ts";
 import type { CliEnv } from "../../sim/scenario-cli.ts";
 import { registerTarget, unregisterTarget } from "../../sim/targets.ts";
 import type { ScenarioResult } from "../../sim/runner.ts";
-import { STEP_OPS } from "../../sim/steps.ts";
-import { FakeSweepRunner, FakeTarget } from "./fake-target.ts";
+import { vocabularyOf } from "../../sim/steps.ts";
+import { getProfile } from "../../src/profiles/index.ts";
+
+const STEP_OPS = Object.keys(vocabularyOf(getProfile("openmv-rt1062")!));
+import { FakeSweepRunner, FakeTarget, fakeOracle } from "./fake-target.ts";
 
 const HEAD = (name: string, description = "Models a camera that saves one image. It is a test."): string =>
   `name: ${name}\ndescription: ${description}\ndevice: { profile: openmv-rt1062, firmware: "4.7.0" }\n`;
@@ -124,6 +127,7 @@ beforeEach(() => {
   caps = undefined;
   registerTarget("sim", {
     create: (s, o) => Promise.resolve(new FakeTarget(s, o.seed, caps)),
+    oracle: fakeOracle,
     sweep: sweepRunner,
   });
 });
@@ -251,7 +255,10 @@ describe("cardsim scenario: goldens and exit codes", () => {
     expect(none.code).toBe(2);
     expect(none.err).toContain("no simulated target registered");
 
-    registerTarget("sim", { create: (s, o) => Promise.resolve(new FakeTarget(s, o.seed, ["card-image"])) });
+    registerTarget("sim", {
+      create: (s, o) => Promise.resolve(new FakeTarget(s, o.seed, ["card-image"])),
+      oracle: fakeOracle,
+    });
     const power = await run("needs-power");
     expect(power.code).toBe(2);
     expect(power.err).toContain("step 1 (cut_power) needs capability 'power-cut'");

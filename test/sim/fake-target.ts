@@ -8,10 +8,13 @@
 import { createHash } from "node:crypto";
 import type { Scenario } from "../../sim/scenario-schema.ts";
 import { ReplayIdError } from "../../sim/runner.ts";
-import type { ReplayResult, SimulationTarget, SweepRunner, SweepRunOptions } from "../../sim/runner.ts";
-import type { Step, StepResult, TargetCapability } from "../../sim/target.ts";
-import { tornKey } from "../../sim/shard.ts";
+import type { ReplayResult, SweepRunner, SweepRunOptions } from "../../sim/runner.ts";
+import type { RunOracle } from "../../sim/oracle.ts";
+import type { ScenarioTarget, Step, StepResult, TargetCapability, TargetEvidence } from "../../sim/target.ts";
 import type { SweepCell, SweepPartial } from "../../sim/shard.ts";
+import { RamBlockDevice } from "../../src/block/index.ts";
+import { tornKey } from "../../src/crash/index.ts";
+import { sweepSpecOf } from "../../sim/scenario-schema.ts";
 import { SWEEP_CLASSES } from "../../sim/scenario-schema.ts";
 import type { SweepClass } from "../../sim/scenario-schema.ts";
 
@@ -31,7 +34,7 @@ function sha(s: string): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
-export class FakeTarget implements SimulationTarget {
+export class FakeTarget implements ScenarioTarget {
   readonly name = "fake";
   readonly capabilities: ReadonlySet<TargetCapability>;
   private timeMicros = 0;
@@ -119,6 +122,16 @@ export class FakeTarget implements SimulationTarget {
     );
   }
 
+  /** Evidence for {@link fakeOracle}: a blank card and the target itself. */
+  evidence(): Promise<FakeEvidence> {
+    return Promise.resolve({
+      card: new RamBlockDevice(512, 8),
+      files: [],
+      mountPoint: "/sdcard",
+      target: this,
+    });
+  }
+
   cardImage(): Promise<Uint8Array> {
     return Promise.resolve(new TextEncoder().encode(`card of ${this.scenario.name} seed ${this.seed}\n`));
   }
@@ -128,6 +141,16 @@ export class FakeTarget implements SimulationTarget {
     return Promise.resolve();
   }
 }
+
+interface FakeEvidence extends TargetEvidence {
+  readonly target: FakeTarget;
+}
+
+/** The runner's oracles for fake targets: their scripted classify and fsck. */
+export const fakeOracle: RunOracle = {
+  classify: (_scenario, _seed, evidence, paths) => (evidence as FakeEvidence).target.classify(paths),
+  fsck: (evidence) => (evidence as FakeEvidence).target.fsck(),
+};
 
 /** Class of state `ordinal` of a fake sweep: a fixed function of (seed, ordinal). */
 function fakeClass(seed: number, ordinal: number): SweepClass {
@@ -156,7 +179,12 @@ function enumerate(scenario: Scenario, options: Pick<SweepRunOptions, "plan">): 
   for (const cut of cuts)
     for (const policy of options.plan.policies)
       for (const torn of options.plan.torn)
-        states.push({ ordinal: states.length, cut, policy, torn: tornKey(torn) });
+        states.push({
+          ordinal: states.length,
+          cut,
+          policy,
+          torn: tornKey(sweepSpecOf({ ...options.plan, torn: [torn] }).torn?.[0]),
+        });
   if (options.plan.sample) {
     const step = Math.max(1, Math.floor(states.length / options.plan.sample));
     return states.filter((_, i) => i % step === 0).slice(0, options.plan.sample);

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, jsonErrorOffset, unifiedDiff } from "../../sim/golden.ts";
 import { CapabilityError, runScenario } from "../../sim/runner.ts";
-import type { SimulationTarget } from "../../sim/runner.ts";
+import type { ScenarioTarget } from "../../sim/target.ts";
 import { parseScenario } from "../../sim/scenario-schema.ts";
 import type { Scenario } from "../../sim/scenario-schema.ts";
 import { mergePartials } from "../../sim/shard.ts";
 import type { Step } from "../../sim/target.ts";
-import { FakeTarget } from "./fake-target.ts";
+import { FakeTarget, fakeOracle } from "./fake-target.ts";
 
 describe("golden text and diff", () => {
   it("canonical JSON sorts keys at every level and keeps list order", () => {
@@ -99,6 +99,7 @@ describe("runScenario", () => {
     let spy: SpyTarget | undefined;
     const result = await runScenario(scenario, (s, o) => Promise.resolve((spy = new SpyTarget(s, o.seed))), {
       seed: 9,
+      oracle: fakeOracle,
     });
     expect(spy!.seen).toEqual([
       { op: "boot", args: {}, line: 5 },
@@ -121,7 +122,7 @@ describe("runScenario", () => {
       SCENARIO.replace("  - boot\n", "  - boot\n  - usb_host: { op: list }\n"),
       "scenarios/r.yaml",
     );
-    let t: SimulationTarget | undefined;
+    let t: ScenarioTarget | undefined;
     await expect(
       runScenario(s, (sc, o) => Promise.resolve((t = new FakeTarget(sc, o.seed, ["power-cut"])))),
     ).rejects.toThrow(

@@ -6,7 +6,10 @@ import {
   parseScenario,
   ScenarioError,
 } from "../../sim/scenario-schema.ts";
-import { STEP_OPS, stepVocabulary } from "../../sim/steps.ts";
+import { stepVocabulary, vocabularyOf } from "../../sim/steps.ts";
+import { getProfile } from "../../src/profiles/index.ts";
+
+const STEP_OPS = Object.keys(vocabularyOf(getProfile("openmv-rt1062")!));
 
 const HEAD = `name: x
 description: Models a test. Second sentence.
@@ -51,7 +54,28 @@ expect:
   it("names an unknown step with its location and the whole vocabulary", () => {
     const lines = errorsOf(`${HEAD}steps:\n  - boot\n  - sav: { path: a.jpg }\n`);
     expect(lines).toEqual([
-      `scenarios/x.yaml:6:5: steps[1].op: unknown step 'sav'; expected one of ${STEP_OPS.join(", ")}`,
+      `scenarios/x.yaml:6:5: steps[1].op: unknown step 'sav'; expected one of ${STEP_OPS.join(", ")} (the steps of profile openmv-rt1062)`,
+    ]);
+  });
+
+  it("validates the device block against its profile's registries: firmware and profile are located, with the allowed values", () => {
+    const firmware = errorsOf(
+      `name: x\ndescription: d\ndevice: { profile: openmv-rt1062, firmware: "4.6.0" }\nsteps:\n  - boot\n`,
+    );
+    expect(firmware).toEqual([
+      'scenarios/x.yaml:3:45: device.firmware: expected one of 4.7.0, 4.8.0, 4.8.1, 4.9.0; got string "4.6.0"',
+    ]);
+    const profile = errorsOf(`name: x\ndescription: d\ndevice: { profile: gopro, firmware: "1" }\nsteps:\n  - boot\n`);
+    expect(profile).toEqual([
+      "scenarios/x.yaml:3:20: device.profile: unknown profile 'gopro'; expected one of openmv-rt1062",
+    ]);
+    const preset = errorsOf(`${HEAD}card: { preset: sdxc-1t }\nsteps:\n  - boot\n`);
+    expect(preset).toEqual([
+      'scenarios/x.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g; got string "sdxc-1t"',
+    ]);
+    const pipeline = errorsOf(`${HEAD}pipeline: fast\nsteps:\n  - boot\n`);
+    expect(pipeline).toEqual([
+      'scenarios/x.yaml:4:11: pipeline: expected one of as-reported, hardened; got string "fast"',
     ]);
   });
 
@@ -103,7 +127,7 @@ expect:
   sweep: { silent: -1 }
 `);
     expect(lines).toEqual([
-      "scenarios/x.yaml:3:9: device.firmware: missing required field (string)",
+      "scenarios/x.yaml:3:9: device.firmware: expected one of 4.7.0, 4.8.0, 4.8.1, 4.9.0; got nothing",
       'scenarios/x.yaml:6:9: sweep.cuts: expected one of every-write, barriers, marks, { logSpaced: N } or a list of write indexes; got string "sometimes"',
       "scenarios/x.yaml:7:16: sweep.torn[1]: expected none, { sectors: n } or { bytes: n }; got a map",
       "scenarios/x.yaml:9:9: expect.fsck: expected clean or a list of finding kinds; got number 3",
@@ -157,7 +181,7 @@ expect:
 
 describe("vocabulary and names", () => {
   it("documents every step with its arguments", () => {
-    const vocab = stepVocabulary();
+    const vocab = stepVocabulary(vocabularyOf(getProfile("openmv-rt1062")!));
     expect(vocab.map((s) => s.op)).toEqual(STEP_OPS);
     expect(vocab.find((s) => s.op === "save")?.args).toEqual([
       { name: "image", optional: true, type: "string" },

@@ -1,7 +1,8 @@
 import { CowBlockDevice, type BlockDevice } from "../../src/block/index.ts";
 import { VirtualClock } from "../../src/clock/index.ts";
 import type { FatEngine, FatFile, FatOpenFlags } from "../../src/fat/fat-engine.ts";
-import { bootVfs, OSError, type BootedVfs } from "../../src/vfs/index.ts";
+import { OSError } from "../../src/vfs/index.ts";
+import { bootVfs, type BootedVfs } from "../../src/openmv/boot.ts";
 
 /** A freshly formatted card (MicroPython mkfs) mounted at /sdcard as the cwd, /flash too. */
 export async function freshCard(

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CowBlockDevice, ERRNO, readAll } from "../../src/block/index.ts";
 import { VirtualClock } from "../../src/clock/index.ts";
-import { S_IFDIR, S_IFREG, bootVfs } from "../../src/vfs/index.ts";
+import { S_IFDIR, S_IFREG } from "../../src/vfs/index.ts";
+import { bootVfs } from "../../src/openmv/boot.ts";
 import { freshCard, oserror } from "./helpers.ts";
 
 describe("mount table, cwd and path lookup (extmod/vfs.c)", () => {

@@ -3,11 +3,11 @@
  * raises a clear error) from `silent` (the reader accepts wrong bytes). They plug into the crash
  * engine's {@link ReaderRule}s and into the simulated target's final classification.
  */
-import type { FileReader, ReaderRule } from "../src/crash/oracle.ts";
-import { checkImageHeaderBytes } from "../src/openmv/image.ts";
-import type { RsaPrivateKey } from "../src/openmv/rsa.ts";
-import { decryptEnc, decryptEncV2 } from "../src/pipeline/enc-format.ts";
-import type { PipelineName } from "../src/pipeline/pipeline.ts";
+import type { FileReader, ReaderRule } from "../../crash/oracle.ts";
+import { checkImageHeaderBytes } from "../../openmv/image.ts";
+import type { RsaPrivateKey } from "../../openmv/rsa.ts";
+import { decryptEnc, decryptEncV2 } from "../../pipeline/enc-format.ts";
+import type { PipelineName } from "../../pipeline/pipeline.ts";
 
 /** `image.Image(path)` as the firmware loads it: magic and JPEG headers only (DEVICE-FACTS). */
 export const firmwareImageReader: FileReader = {

@@ -1,12 +1,14 @@
+/**
+ * The OpenMV boot sequence as far as storage goes (DEVICE-FACTS "Boot", OpenMV's frozen `_boot.py`):
+ * `/flash` is mounted; if a card is present it is mounted at `/sdcard` and becomes the working
+ * directory (so `221.pub` resolves on the card).
+ */
 import { RamBlockDevice, type BlockDevice } from "../block/index.ts";
 import type { VirtualClock } from "../clock/index.ts";
-import { FRESULT, FatError } from "../fat/fat-engine.ts";
-import { FatRuntime } from "../fat/js-fatfs-engine.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
+import { loadFatDriver } from "../fat/drivers.ts";
 import { microPythonMkfsWith } from "../fat/mkfs.ts";
-import { OSError, fresultToErrno } from "./os-error.ts";
-import { mimxrtVfsConfig, type VfsConfig } from "./vfs-config.ts";
-import { VfsFat } from "./vfs-fat.ts";
-import { Vfs } from "./vfs.ts";
+import { mimxrtVfsConfig, mountFatVolume, Vfs, VfsFat, type VfsConfig } from "../vfs/index.ts";
 
 /** Size of the simulated internal `/flash` volume: 1 MiB of 512-byte sectors (content is not modelled). */
 export const DEFAULT_FLASH_BLOCKS = 2048;
@@ -29,14 +31,14 @@ export interface BootVfsOptions {
   flashBlocks?: number;
   /** Firmware-dependent VFS details (default mimxrt / OpenMV 4.x). */
   config?: VfsConfig;
-  /** Reuse a FatFs runtime (saves loading the WASM module again). */
-  runtime?: FatRuntime;
+  /** The FAT implementation to mount with (default: a fresh one of the default kind). */
+  runtime?: FatDriver;
 }
 
 /** What {@link bootVfs} built. */
 export interface BootedVfs {
   vfs: Vfs;
-  runtime: FatRuntime;
+  runtime: FatDriver;
   /** The `/sdcard` volume, when a card was given. */
   sdcard?: VfsFat;
   /** The `/flash` volume, when mounted. */
@@ -44,37 +46,24 @@ export interface BootedVfs {
 }
 
 /**
- * The OpenMV boot sequence as far as storage goes (DEVICE-FACTS "Boot"): `/flash` is mounted; if a
- * card is present it is mounted at `/sdcard` and becomes the working directory (so `221.pub` resolves
- * on the card). Mount errors surface as MicroPython would raise them: `OSError(ENODEV)` for no FAT
- * volume, `OSError(EIO)` for a failing device.
+ * Boots the storage side of the camera. Mount errors surface as MicroPython raises them:
+ * `OSError(ENODEV)` for no FAT volume, `OSError(EIO)` for a failing device.
  */
 export async function bootVfs(options: BootVfsOptions): Promise<BootedVfs> {
   const config = options.config ?? mimxrtVfsConfig;
-  const runtime = options.runtime ?? (await FatRuntime.load(options.clock));
+  const runtime = options.runtime ?? (await loadFatDriver(options.clock));
   runtime.clock = options.clock;
   const vfs = new Vfs(config);
   const booted: BootedVfs = { vfs, runtime };
-  const mountOrRaise = (device: BlockDevice, format: boolean | "if-needed"): VfsFat => {
-    if (format === true) microPythonMkfsWith(runtime, device);
-    try {
-      return new VfsFat(runtime.mount(device), device, config);
-    } catch (e) {
-      if (!(e instanceof FatError)) throw e;
-      if (format === "if-needed" && e.fresult === FRESULT.FR_NO_FILESYSTEM) {
-        microPythonMkfsWith(runtime, device);
-        return new VfsFat(runtime.mount(device), device, config);
-      }
-      throw OSError.of(fresultToErrno(e.fresult), config.errnoNames);
-    }
-  };
   if (options.mountFlash ?? true) {
     booted.flash = mountRamFlash(vfs, runtime, config, options.flashBlocks);
     vfs.chdir("/flash");
   }
   if (options.card) {
-    booted.sdcard = mountOrRaise(options.card, options.format ?? false);
-    vfs.mount(booted.sdcard, "/sdcard");
+    booted.sdcard = mountFatVolume(vfs, options.card, runtime, "/sdcard", {
+      format: options.format ?? false,
+      config,
+    });
     vfs.chdir("/sdcard");
   }
   return booted;
@@ -98,7 +87,7 @@ export async function createSdCardVfs(
  */
 export function mountRamFlash(
   vfs: Vfs,
-  runtime: FatRuntime,
+  runtime: FatDriver,
   config: VfsConfig = mimxrtVfsConfig,
   blocks: number = DEFAULT_FLASH_BLOCKS,
 ): VfsFat {

@@ -1,0 +1,49 @@
+/**
+ * How a scenario reaches its device profile and its card: the registered profile, the context the
+ * profile reads, the card geometry, the fault plan as the device experiences it, the FAT driver.
+ */
+import { generic32gSdhcConfig, tiny64mTestConfig, type SdCardConfig } from "../src/card/index.ts";
+import { VirtualClock } from "../src/clock/index.ts";
+import { parseFaultPlan, type FaultPlan } from "../src/faults/index.ts";
+import { loadFatDriver } from "../src/fat/drivers.ts";
+import type { FatDriver } from "../src/fat/fat-engine.ts";
+import { getProfile, type AnyDeviceProfile, type ProfileContext } from "../src/profiles/index.ts";
+import type { Scenario } from "./scenario-schema.ts";
+
+/** Card presets by scenario name. */
+export const CARD_PRESETS: Readonly<Record<string, SdCardConfig>> = {
+  "test-64m": tiny64mTestConfig,
+  "sdhc-32g": generic32gSdhcConfig,
+};
+
+let sharedDriver: Promise<FatDriver> | undefined;
+/** One FAT driver per process, shared by every target (each boot frees its drives at halt). */
+export function fatDriver(): Promise<FatDriver> {
+  sharedDriver ??= loadFatDriver(new VirtualClock());
+  return sharedDriver;
+}
+
+/** The scenario's profile (registered: the scenario loader checked it). */
+export function profileOf(scenario: Scenario): AnyDeviceProfile {
+  const p = getProfile(scenario.device.profile);
+  if (!p) throw new Error(`profile '${scenario.device.profile}' is not registered`);
+  return p;
+}
+
+/** The card geometry a scenario asks for. */
+export function cardConfigOf(scenario: Scenario): SdCardConfig {
+  const preset = CARD_PRESETS[scenario.card.preset];
+  if (scenario.card.sizeMiB === undefined) return preset;
+  return { ...preset, capacitySectors: (scenario.card.sizeMiB * 1024 * 1024) / preset.sectorBytes };
+}
+
+/** What a profile reads from the scenario besides its device block. */
+export function profileContext(scenario: Scenario, seed: number): ProfileContext {
+  return { scenarioDir: scenario.dir, pipeline: scenario.pipeline, seed };
+}
+
+/** Scenario faults → the validated FaultPlan as the device experiences it. */
+export function faultPlanOf(scenario: Scenario, seed: number): FaultPlan {
+  const plan = parseFaultPlan({ version: 1, seed, faults: scenario.faults }, scenario.file);
+  return profileOf(scenario).adjustFaultPlan?.(plan, scenario.device) ?? plan;
+}

@@ -1,0 +1,81 @@
+/**
+ * The `openmv-rt1062` profile: an OpenMV RT1062 camera (MicroPython, OpenMV firmware 4.x) running the
+ * reporter's capture → save → read back → encrypt → decrypt pipeline (seed 000). This file composes
+ * src/openmv (the board and its firmware releases) and src/pipeline (the scripts) into a
+ * {@link DeviceProfile}.
+ */
+import { z } from "zod";
+import type { BlockDevice } from "../../block/block-device.ts";
+import { formatWith, microPythonMkfsWith } from "../../fat/mkfs.ts";
+import type { FatDriver } from "../../fat/fat-engine.ts";
+import { FIRMWARE_PROFILES, firmwareByVersion } from "../../openmv/firmware.ts";
+import { pipelineByName } from "../../pipeline/index.ts";
+import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
+import { faultPlanForFirmware } from "./firmware-faults.ts";
+import { readerRules } from "./readers.ts";
+import { OPENMV_STEPS } from "./steps.ts";
+import { OpenMvSession, PROVISIONED_PUB, defaultPrivateKey, readKeyFile } from "./session.ts";
+
+const FIRMWARE_VERSIONS = FIRMWARE_PROFILES.map((f) => f.version) as [string, ...string[]];
+
+const deviceSchema = z.strictObject({
+  profile: z.literal("openmv-rt1062"),
+  firmware: z.enum(FIRMWARE_VERSIONS),
+  uniqueId: z
+    .string()
+    .regex(/^[0-9a-fA-F]{16}$/, "expected 16 hex digits (machine.unique_id(), 8 bytes)")
+    .optional(),
+  deviceId: z.int().min(0).optional(),
+});
+/** The `device:` block of an OpenMV scenario. */
+export type OpenMvDeviceConfig = z.infer<typeof deviceSchema>;
+
+/**
+ * Formats a fresh card as the reporter prepared theirs, then puts `221.pub` in its root directory.
+ * Works on the media directly (no timing, no faults, no log).
+ */
+function provision(
+  media: BlockDevice,
+  format: CardFormat,
+  _config: OpenMvDeviceConfig,
+  ctx: ProfileContext & { fat: FatDriver },
+): void {
+  if (format === "none") return;
+  if (format === "mkfs-fat32") formatWith(ctx.fat, media, { fatType: 32, fats: 2 });
+  else microPythonMkfsWith(ctx.fat, media);
+  const engine = ctx.fat.mount(media);
+  try {
+    const f = engine.open(`/${PROVISIONED_PUB.path}`, {
+      read: false,
+      write: true,
+      disposition: "create-always",
+    });
+    f.write(new TextEncoder().encode(readKeyFile(ctx.scenarioDir, PROVISIONED_PUB.file)));
+    f.close();
+  } finally {
+    engine.unmount();
+  }
+}
+
+export const openmvRt1062Profile: DeviceProfile<OpenMvDeviceConfig> = {
+  name: "openmv-rt1062",
+  summary: "OpenMV RT1062 camera, MicroPython, firmware 4.x: the reporter's JPEG + .enc pipeline (seed 000)",
+  deviceSchema,
+  steps: OPENMV_STEPS,
+  pipelines: ["as-reported", "hardened"],
+  mountPoint: "/sdcard",
+  readers: (_config, ctx) =>
+    readerRules(pipelineByName(ctx.pipeline).name, defaultPrivateKey(ctx.scenarioDir)),
+  provision,
+  adjustFaultPlan: (plan, config) => faultPlanForFirmware(plan, firmwareByVersion(config.firmware)),
+  simulate: (stack, config, ctx) =>
+    new OpenMvSession(stack, {
+      firmware: firmwareByVersion(config.firmware),
+      pipeline: pipelineByName(ctx.pipeline),
+      ...(config.uniqueId !== undefined && { uniqueId: config.uniqueId }),
+      ...(config.deviceId !== undefined && { deviceId: config.deviceId }),
+      seed: ctx.seed,
+      scenarioDir: ctx.scenarioDir,
+    }),
+  boardCodec: { agent: "agent.py" },
+};

@@ -1,0 +1,130 @@
+/**
+ * The device-profile plug-in interface (ARCHITECTURE.md, "profiles"): everything the scenario engine
+ * needs to know about one device, in the spirit of zen-fs's `Backend` and avr8js's config objects. A
+ * profile is data plus a few functions; `sim/` sees devices only through it and the registry.
+ *
+ * To add a device: write one composition file in `src/profiles/<name>/` that exports a
+ * {@link DeviceProfile} and register it in `src/profiles/index.ts` (tests may register their own).
+ */
+import type { z } from "zod";
+import type { BlockDevice } from "../block/block-device.ts";
+import type { ReaderRule } from "../crash/oracle.ts";
+import type { FaultPlan } from "../faults/fault-plan.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
+import type { SleepHookSource } from "../hosts/index.ts";
+import type { StorageStack } from "../stack/storage-stack.ts";
+import type { Vfs } from "../vfs/vfs.ts";
+
+/** What a target can do; the runner refuses steps or faults a target lacks (zen-fs style capabilities). */
+export type TargetCapability =
+  | "power-cut" // cut power at an exact block write and reboot
+  | "fault-injection" // FaultPlan faults below the FAT layer
+  | "usb-host" // a second host writing the card over USB mass storage
+  | "crash-sweep" // materialise crash states offline from a write log
+  | "card-image"; // export the card image
+
+/** A step of a scenario: one device-level operation, executable by an on-board agent too. */
+export interface Step {
+  /** Operation name from the vocabulary (common storage ops plus the profile's own). */
+  op: string;
+  /** Arguments, validated by the step's schema before the target sees them. */
+  args: Record<string, unknown>;
+  /** 1-based line in the scenario file, for messages. */
+  line?: number;
+}
+
+/** One entry of a step vocabulary. */
+export interface StepSpec {
+  /** Strict schema of the step's arguments (without `label`). */
+  readonly args: z.ZodType<Record<string, unknown>>;
+  /** One line: what the step does on the device, with the call it maps to. */
+  readonly doc: string;
+  /** Target capability the step needs, if any. */
+  readonly needs?: TargetCapability;
+}
+
+/** The scenario fields a profile reads besides its own `device:` block. */
+export interface ProfileContext {
+  /** Directory of the scenario file: key files and other scenario data resolve against it. */
+  readonly scenarioDir: string;
+  /** The scenario's application variant (`pipeline:`), one of {@link DeviceProfile.pipelines}. */
+  readonly pipeline: string;
+  /** Seed of the run. */
+  readonly seed: number;
+}
+
+/** How the card is prepared before the run (scenario `card.format`). */
+export type CardFormat = "micropython" | "mkfs-fat32" | "none";
+
+/**
+ * A running (or halted) simulated device: what the common storage steps and the device's own steps
+ * run on. Made by {@link DeviceProfile.simulate}; one per run, booted and halted many times.
+ */
+export interface DeviceSession {
+  /** Power-on boot: mounts the card (a device error, e.g. OSError ENODEV, is thrown as is). */
+  boot(): Promise<void>;
+  readonly running: boolean;
+  /** Stops at once (power loss or reset): open files are abandoned, nothing more is written. */
+  halt(): void;
+  /** The device's `os` and `open()` (MicroPython semantics) while running. */
+  readonly os: Vfs;
+  /** `os.urandom(n)` from the run's seeded stream. */
+  urandom(n: number): Uint8Array;
+  /** `sleep_ms(ms)` on the virtual clock (work registered through {@link sleepHooks} runs meanwhile). */
+  sleepMs(ms: number): void;
+  /** Where work that runs during sleeps registers (a PC over USB mass storage). */
+  readonly sleepHooks: SleepHookSource;
+  /** Lines the device printed since the last call. */
+  takeLog(): string[];
+  /** Runs one of the profile's own steps, pushing the absolute paths it touched; returns the step value. */
+  runStep(step: Step, touched: string[]): Promise<unknown>;
+}
+
+/** Slot for the serial target: how a board-side agent speaks this profile (filled by the board target). */
+export interface BoardCodec {
+  /** Name of the on-board agent program (e.g. `agent.py`). */
+  readonly agent: string;
+}
+
+/**
+ * A device profile. `Config` is the parsed `device:` block; every block has `profile` (the profile's
+ * name) and `firmware` (shown in results).
+ */
+export interface DeviceProfile<Config extends { profile: string; firmware: string } = DeviceConfig> {
+  readonly name: string;
+  /** One line for `cardsim profiles`. */
+  readonly summary: string;
+  /** Schema of the scenario's `device:` block; its errors name the allowed values (firmware versions...). */
+  readonly deviceSchema: z.ZodType<Config>;
+  /** The profile's own steps, added to the common storage ops. */
+  readonly steps: Readonly<Record<string, StepSpec>>;
+  /** Allowed values of the scenario's `pipeline:` (the first is the default). */
+  readonly pipelines: readonly [string, ...string[]];
+  /** Where the device mounts the card: file paths in scenarios and histories start with it. */
+  readonly mountPoint: string;
+  /** The outcome oracles: how the device's own code reads each kind of file back. */
+  readers(config: Config, ctx: ProfileContext): ReaderRule[];
+  /** Formats the card and puts the files the device expects on it, before the run (not logged). */
+  provision(
+    media: BlockDevice,
+    format: CardFormat,
+    config: Config,
+    ctx: ProfileContext & { fat: FatDriver },
+  ): void;
+  /** The scenario's fault plan as this device experiences it (a firmware that lacks a bug drops its fault). */
+  adjustFaultPlan?(plan: FaultPlan, config: Config): FaultPlan;
+  /** A device session on the shared storage stack. */
+  simulate(stack: StorageStack, config: Config, ctx: ProfileContext): DeviceSession;
+  /** Used by the serial board target; absent when the device has no on-board agent. */
+  readonly boardCodec?: BoardCodec;
+}
+
+/** The fields every `device:` block has. */
+export interface DeviceConfig {
+  profile: string;
+  firmware: string;
+  [key: string]: unknown;
+}
+
+/** A profile with its config type erased (what registries and the runner hold). */
+export type AnyDeviceProfile = DeviceProfile<DeviceConfig>;
