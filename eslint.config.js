@@ -55,8 +55,8 @@ const FAT_IMPLEMENTATION_WHY =
 const fatImplementation = (from) => [
   { regex: "^js-fatfs(/|$)", message: layerMessage(from, "js-fatfs", FAT_IMPLEMENTATION_WHY) },
   {
-    regex: "(^|/)fat/js-fatfs-engine(\\.ts)?$",
-    message: layerMessage(from, "src/fat/js-fatfs-engine.ts", FAT_IMPLEMENTATION_WHY),
+    regex: "(^|/)fat/js-fatfs(-engine(\\.ts)?$|/)",
+    message: layerMessage(from, "src/fat/js-fatfs-engine.ts or src/fat/js-fatfs/", FAT_IMPLEMENTATION_WHY),
   },
   {
     regex: "(^|/)fat(/index(\\.ts)?)?$",

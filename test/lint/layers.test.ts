@@ -84,6 +84,7 @@ describe("layer rules", () => {
     ["src/openmv/x.ts", 'import { FatRuntime } from "../fat/js-fatfs-engine.ts";'],
     ["src/hosts/x.ts", 'import { FatRuntime, loadFatDriver } from "../fat/index.ts";'],
     ["src/vfs/x.ts", 'import type { FatFs } from "js-fatfs";'],
+    ["src/crash/x.ts", 'import { FatRuntime } from "../fat/js-fatfs/runtime.ts";'],
     ["sim/x.ts", 'import { mountFat } from "../src/fat/index.ts";'],
   ])("%s: %s fails (FAT implementations are named only in src/fat)", async (path, code) => {
     const errors = await layerErrors(path, code);
@@ -99,6 +100,7 @@ describe("layer rules", () => {
       'import { FRESULT, type FatDriver } from "../fat/fat-engine.ts";\nimport { Vfs } from "../vfs/vfs.ts";',
     ],
     ["src/hosts/x.ts", 'import { loadFatDriver, type FatEngine } from "../fat/index.ts";'],
+    ["src/fat/ts-fatfs/x.ts", 'import { FatError } from "../fat-engine.ts";'],
     ["src/fat/x.ts", 'import create from "js-fatfs";\nimport { FatRuntime } from "./js-fatfs-engine.ts";'],
     ["src/profiles/openmv-rt1062/x.ts", 'import { OpenMvBoard } from "../../openmv/board.ts";'],
     [
