@@ -63,6 +63,33 @@ export interface BlockDevice {
   ioctl(op: number, arg: number): number;
 }
 
+/**
+ * ioctl(op) of a device with a fixed geometry (RAMBlockDev semantics): BLOCK_COUNT and BLOCK_SIZE
+ * answer `numBlocks` and `blockSize`; INIT, DEINIT, SYNC and BLOCK_ERASE succeed (SYNC runs `sync`
+ * first when given); any other op is -EINVAL.
+ */
+export function fixedGeometryIoctl(
+  op: number,
+  device: { readonly numBlocks: number; readonly blockSize: number },
+  sync?: () => void,
+): number {
+  switch (op) {
+    case IOCTL.BLOCK_COUNT:
+      return device.numBlocks;
+    case IOCTL.BLOCK_SIZE:
+      return device.blockSize;
+    case IOCTL.SYNC:
+      sync?.();
+      return 0;
+    case IOCTL.INIT:
+    case IOCTL.DEINIT:
+    case IOCTL.BLOCK_ERASE:
+      return 0;
+    default:
+      return -ERRNO.EINVAL;
+  }
+}
+
 /** Block size in bytes, through ioctl(5) (512 when the device does not answer, as VfsFat assumes). */
 export function blockSizeOf(dev: BlockDevice): number {
   const size = dev.ioctl(IOCTL.BLOCK_SIZE, 0);

@@ -3,7 +3,7 @@ import {
   blockSizeOf,
   BlockDeviceError,
   ERRNO,
-  IOCTL,
+  fixedGeometryIoctl,
   type BlockDevice,
 } from "./block-device.ts";
 
@@ -160,18 +160,6 @@ export class CowBlockDevice implements BlockDevice {
   }
 
   ioctl(op: number, _arg: number): number {
-    switch (op) {
-      case IOCTL.BLOCK_COUNT:
-        return this.numBlocks;
-      case IOCTL.BLOCK_SIZE:
-        return this.blockSize;
-      case IOCTL.INIT:
-      case IOCTL.DEINIT:
-      case IOCTL.SYNC:
-      case IOCTL.BLOCK_ERASE:
-        return 0;
-      default:
-        return -ERRNO.EINVAL;
-    }
+    return fixedGeometryIoctl(op, this);
   }
 }

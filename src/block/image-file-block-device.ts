@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync, fsyncSync } from "node:fs";
-import { ERRNO, IOCTL, type BlockDevice } from "./block-device.ts";
+import { ERRNO, fixedGeometryIoctl, type BlockDevice } from "./block-device.ts";
 
 /** Raised when a card image cannot be used at all (missing, empty, not whole sectors). */
 export class CardImageError extends Error {
@@ -88,21 +88,9 @@ export class ImageFileBlockDevice implements BlockDevice {
   }
 
   ioctl(op: number, _arg: number): number {
-    switch (op) {
-      case IOCTL.BLOCK_COUNT:
-        return this.numBlocks;
-      case IOCTL.BLOCK_SIZE:
-        return this.blockSize;
-      case IOCTL.SYNC:
-        if (this.writable) fsyncSync(this.handle());
-        return 0;
-      case IOCTL.INIT:
-      case IOCTL.DEINIT:
-      case IOCTL.BLOCK_ERASE:
-        return 0;
-      default:
-        return -ERRNO.EINVAL;
-    }
+    return fixedGeometryIoctl(op, this, () => {
+      if (this.writable) fsyncSync(this.handle());
+    });
   }
 
   close(): void {

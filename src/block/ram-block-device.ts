@@ -1,4 +1,4 @@
-import { ERRNO, IOCTL, type BlockDevice } from "./block-device.ts";
+import { ERRNO, fixedGeometryIoctl, type BlockDevice } from "./block-device.ts";
 
 /**
  * An in-memory block device with RAMBlockDev semantics (seed 001, `RAMBlockDev` in the OpenMV
@@ -56,18 +56,6 @@ export class RamBlockDevice implements BlockDevice {
   }
 
   ioctl(op: number, _arg: number): number {
-    switch (op) {
-      case IOCTL.BLOCK_COUNT:
-        return this.numBlocks;
-      case IOCTL.BLOCK_SIZE:
-        return this.blockSize;
-      case IOCTL.INIT:
-      case IOCTL.DEINIT:
-      case IOCTL.SYNC:
-      case IOCTL.BLOCK_ERASE:
-        return 0;
-      default:
-        return -ERRNO.EINVAL;
-    }
+    return fixedGeometryIoctl(op, this);
   }
 }
