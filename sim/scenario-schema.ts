@@ -191,7 +191,7 @@ function scenarioSchemaFor(profile: AnyDeviceProfile | undefined) {
   return z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case name"),
     description: z.string().trim().min(1, "expected a description of the real-world cause"),
-    device: profile ? (profile.deviceSchema as z.ZodType<DeviceConfig>) : deviceHead,
+    device: profile ? profile.deviceSchema : deviceHead,
     card: cardSchema.default({ preset: "test-64m", format: "micropython" }),
     pipeline: profile ? z.enum(profile.pipelines).default(profile.pipelines[0]) : z.string().default(""),
     seed: z.int().min(0).max(0xffffffff).default(1),

@@ -12,7 +12,6 @@
  * to a VFS ({@link VfsObserver}); a board agent's JSON records call the same methods.
  */
 import type { Vfs } from "../vfs/vfs.ts";
-import type { VfsFile } from "../vfs/vfs-file.ts";
 import type { VfsObserver } from "../vfs/vfs-observer.ts";
 import { readFileOrNull } from "./read-file.ts";
 
@@ -213,7 +212,7 @@ export class FileHistoryRecorder {
     this.readCurrent = (path) => readFileOrNull(vfs, path);
     const observer: VfsObserver = {
       willOpen: (path, mode) => void this.willOpen(path, mode),
-      opened: (file: VfsFile, path, mode) => this.opened(file, path, mode),
+      opened: (file, path, mode) => this.opened(file, path, mode),
       wrote: (file, position, bytes, written) => this.wrote(file, position, bytes, written),
       flushed: (file) => this.committed(file, "flush"),
       closed: (file) => this.committed(file, "close"),

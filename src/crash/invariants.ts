@@ -2,14 +2,9 @@
  * Invariants: checkable predicates over one crash state's result (ARCHITECTURE.md: "a file closed
  * before the cut is never silent"). Built-in ones are named so worker threads can run them too.
  */
-import type { StateResult } from "./sweep-types.ts";
+import type { Invariant } from "./sweep-types.ts";
 
-/** A checkable predicate over one state's result; returns the violations (empty when it holds). */
-export interface Invariant {
-  readonly name: string;
-  readonly description: string;
-  violations(state: StateResult): string[];
-}
+export type { Invariant } from "./sweep-types.ts";
 
 /** "A file closed before the cut is never silent." */
 export const closedBeforeCutNeverSilent: Invariant = {

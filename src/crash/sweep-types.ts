@@ -13,7 +13,6 @@ import type { FsckKind } from "../fat/fsck.ts";
 import type { FatDriver } from "../fat/fat-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import type { FileOutcome, ReaderRule, StateClass } from "./oracle.ts";
-import type { Invariant } from "./invariants.ts";
 
 /** `{index, count}`: this run checks states whose ordinal % count = index - 1 (1 ≤ index ≤ count, as `--shard i/n`). */
 export interface ShardSpec {
@@ -53,6 +52,13 @@ export interface CrashSweepOptions {
   readonly runtime?: FatDriver;
   /** Progress of this thread's states (in-thread sweeps only). */
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** A checkable predicate over one state's result; returns the violations (empty when it holds). */
+export interface Invariant {
+  readonly name: string;
+  readonly description: string;
+  violations(state: StateResult): string[];
 }
 
 /** One checked crash state. */

@@ -9,7 +9,7 @@ const profiles = new Map<string, AnyDeviceProfile>();
 
 /** Registers (or replaces) a profile under its name. */
 export function registerProfile<C extends DeviceConfig>(profile: DeviceProfile<C>): void {
-  profiles.set(profile.name, profile as unknown as AnyDeviceProfile);
+  profiles.set(profile.name, profile);
 }
 
 /** Removes a profile (tests). */

@@ -188,7 +188,7 @@ export abstract class VfsFileBase {
     } finally {
       if (obs) {
         const written = fil.closed ? 0 : Math.max(0, Math.min(bytes.length, fil.tell() - position));
-        obs.wrote?.(this as unknown as VfsFile, position, bytes, written);
+        obs.wrote?.(this, position, bytes, written);
       }
     }
     return done;
@@ -230,7 +230,7 @@ export abstract class VfsFileBase {
   flush(): void {
     const fil = this.live();
     withFatErrors(() => fil.sync(), this.errnoNames);
-    this.observer?.flushed?.(this as unknown as VfsFile);
+    this.observer?.flushed?.(this);
   }
 
   /** `close()` → f_close; a second close is a no-op (vfs_fat_file.c checks `fp.obj.fs`). */
@@ -238,7 +238,7 @@ export abstract class VfsFileBase {
     if (this.fil.closed) return;
     this.lastPosition = this.fil.tell();
     withFatErrors(() => this.fil.close(), this.errnoNames);
-    this.observer?.closed?.(this as unknown as VfsFile);
+    this.observer?.closed?.(this);
   }
 
   /** Python's `with open(...) as f:` — runs `body` and closes the file afterwards (`__exit__`). */

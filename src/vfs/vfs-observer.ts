@@ -7,17 +7,22 @@
  * the others after it succeeded (`wrote` also after a write that failed part-way, with the bytes
  * that reached the file).
  */
-import type { VfsFile } from "./vfs-file.ts";
+/** What an observer is told about an open file (a `VfsFile`); it identifies the file between calls. */
+export interface ObservedFile {
+  /** The path as given to `open()`. */
+  readonly name: string;
+  readonly mode: string;
+}
 
 export interface VfsObserver {
   willOpen?(path: string, mode: string): void;
-  opened?(file: VfsFile, path: string, mode: string): void;
+  opened?(file: ObservedFile, path: string, mode: string): void;
   /** `bytes` were handed to write() at `position`; the first `written` of them reached the file. */
-  wrote?(file: VfsFile, position: number, bytes: Uint8Array, written: number): void;
+  wrote?(file: ObservedFile, position: number, bytes: Uint8Array, written: number): void;
   /** flush() (f_sync) succeeded. */
-  flushed?(file: VfsFile): void;
+  flushed?(file: ObservedFile): void;
   /** close() (f_close) succeeded. */
-  closed?(file: VfsFile): void;
+  closed?(file: ObservedFile): void;
   willRemove?(path: string): void;
   removed?(path: string): void;
   willRename?(from: string, to: string): void;
