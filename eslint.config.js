@@ -14,6 +14,8 @@ import tseslint from "typescript-eslint";
  * (one device's own code) never import another device's layers either. */
 const LAYERS = [
   { dir: "clock", rank: 0 },
+  // InputError and the zod-issue formatter: any layer that parses user input may use them.
+  { dir: "input", rank: 0 },
   { dir: "block", rank: 1 },
   { dir: "trace", rank: 2 },
   { dir: "card", rank: 3 },

@@ -45,6 +45,11 @@ describe("layer rules", () => {
     ["src/faults/x.ts", 'import { fsck } from "../fat/index.ts";', "src/faults may not import src/fat"],
     ["src/block/x.ts", 'export * from "../card/sd-card.ts";', "src/block may not import src/card"],
     [
+      "src/input/x.ts",
+      'import { parseFaultPlan } from "../faults/fault-plan.ts";',
+      "src/input may not import src/faults",
+    ],
+    [
       "src/openmv/x.ts",
       'import type { Pipeline } from "../pipeline/pipeline.ts";',
       "src/openmv may not import src/pipeline",
@@ -100,6 +105,7 @@ describe("layer rules", () => {
       'import { FRESULT, type FatDriver } from "../fat/fat-engine.ts";\nimport { Vfs } from "../vfs/vfs.ts";',
     ],
     ["src/hosts/x.ts", 'import { loadFatDriver, type FatEngine } from "../fat/index.ts";'],
+    ["src/faults/x.ts", 'import { InputError } from "../input/index.ts";'],
     ["src/fat/ts-fatfs/x.ts", 'import { FatError } from "../fat-engine.ts";'],
     ["src/fat/x.ts", 'import create from "js-fatfs";\nimport { FatRuntime } from "./js-fatfs-engine.ts";'],
     ["src/profiles/openmv-rt1062/x.ts", 'import { OpenMvBoard } from "../../openmv/board.ts";'],
