@@ -19,6 +19,7 @@ import {
 } from "./scenario-schema.ts";
 import { formatStepVocabulary, vocabularyOf } from "./steps.ts";
 import { getProfile, profileNames } from "../src/profiles/index.ts";
+import { InputError } from "../src/input/index.ts";
 import { CapabilityError, ReplayIdError, RESULT_FORMAT, runScenario, summarizeChecks } from "./runner.ts";
 import type { ScenarioResult } from "./runner.ts";
 import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "./golden.ts";
@@ -126,6 +127,7 @@ async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number>
   } catch (e) {
     if (
       e instanceof UsageError ||
+      e instanceof InputError ||
       e instanceof ScenarioError ||
       e instanceof UnknownScenarioError ||
       e instanceof GoldenError ||

@@ -18,33 +18,30 @@ import type { CrashSweepSpec } from "../src/faults/materialise.ts";
 import { getProfile, profileNames, type AnyDeviceProfile, type DeviceConfig } from "../src/profiles/index.ts";
 import type { Step } from "./target.ts";
 import { stepAllowsBare, vocabularyOf, type StepVocabulary } from "./steps.ts";
+import {
+  describeZodIssues,
+  InputError,
+  received,
+  type InputIssue,
+  type PathSeg,
+} from "../src/input/index.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Errors
 
 /** One problem in a scenario file, at a 1-based line and column. */
-export interface ScenarioIssue {
-  line: number;
-  col: number;
-  /** Field path as written in messages: `steps[3].save.quality`; empty for the document. */
-  path: string;
-  message: string;
+export interface ScenarioIssue extends InputIssue {
+  readonly line: number;
+  readonly col: number;
 }
 
 /** A scenario file is malformed. `message` holds one `file:line:col: path: message` line per issue. */
-export class ScenarioError extends Error {
-  constructor(
-    readonly file: string,
-    readonly issues: readonly ScenarioIssue[],
-  ) {
-    super(issues.map((i) => formatIssue(file, i)).join("\n"));
+export class ScenarioError extends InputError {
+  declare readonly issues: readonly ScenarioIssue[];
+  constructor(file: string, issues: readonly ScenarioIssue[]) {
+    super(file, issues);
     this.name = "ScenarioError";
   }
-}
-
-/** `file:line:col: path: message`. */
-export function formatIssue(file: string, i: ScenarioIssue): string {
-  return `${file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ""}${i.message}`;
 }
 
 /** No scenario of that name; `suggestions` are the close names by edit distance. */
@@ -239,18 +236,6 @@ export type FaultValidator = (
 // ---------------------------------------------------------------------------------------------
 // Locations
 
-type PathSeg = string | number;
-
-function displayPath(path: readonly PathSeg[]): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else if (/^[A-Za-z_][\w-]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
-}
-
 interface Located {
   node: YamlNode | null;
   keyNode: YamlNode | null;
@@ -289,160 +274,21 @@ class Locator {
     const { node, keyNode } = locate(this.doc, path);
     const target = onKey && keyNode ? keyNode : node;
     const offset = target?.range?.[0] ?? 0;
-    return { ...this.at(offset), path: displayPath(path), message };
+    return { ...this.at(offset), path: [...path], message, ...(onKey && { onKey }) };
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Zod issue → message
-
-interface ZodDefLike {
-  type: string;
-  innerType?: SchemaLike;
-  element?: SchemaLike;
-  valueType?: SchemaLike;
-  options?: SchemaLike[];
-  in?: SchemaLike;
-  shape?: Record<string, SchemaLike>;
-}
-interface SchemaLike {
-  _zod: { def: ZodDefLike };
-}
-
-function unwrap(s: SchemaLike): SchemaLike {
-  let cur = s;
-  for (;;) {
-    const d = cur._zod.def;
-    if (
-      d.innerType &&
-      ["optional", "default", "nullable", "readonly", "prefault", "nonoptional"].includes(d.type)
-    )
-      cur = d.innerType;
-    else if (d.type === "pipe" && d.in) cur = d.in;
-    else return cur;
-  }
-}
-
-/** Keys of the strict object at `path` in `schema`, for "unknown field" messages. */
-function knownKeys(schema: SchemaLike, path: readonly PathSeg[]): string[] {
-  let cur: SchemaLike | undefined = unwrap(schema);
-  for (const seg of path) {
-    if (!cur) return [];
-    const d: ZodDefLike = cur._zod.def;
-    if (d.type === "object" && d.shape) cur = d.shape[String(seg)];
-    else if (d.type === "array") cur = d.element;
-    else if (d.type === "record") cur = d.valueType;
-    else if (d.type === "union") cur = d.options?.find((o) => unwrap(o)._zod.def.type === "object");
-    else return [];
-    if (cur) cur = unwrap(cur);
-  }
-  if (cur?._zod.def.type === "union")
-    cur = cur._zod.def.options?.map(unwrap).find((o) => o._zod.def.type === "object");
-  return cur?._zod.def.shape ? Object.keys(cur._zod.def.shape) : [];
-}
-
-type ZIssue = z.core.$ZodIssue;
-
-function received(value: unknown): string {
-  if (value === null || value === undefined) return "nothing";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a map";
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-function valueAt(root: unknown, path: readonly PathSeg[]): unknown {
-  let cur = root;
-  for (const seg of path) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PathSeg, unknown>)[seg];
-  }
-  return cur;
-}
-
-/** Turns zod issues (paths relative to `base`) into located issues with readable messages. */
+/** Zod issues (paths relative to `base`) → located issues. */
 function convertIssues(
-  issues: readonly ZIssue[],
+  issues: readonly z.core.$ZodIssue[],
   base: readonly PathSeg[],
-  schema: SchemaLike,
+  schema: unknown,
   input: unknown,
   loc: Locator,
   out: ScenarioIssue[],
 ): void {
-  for (const issue of issues) {
-    const rel = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-    const path = [...base, ...rel];
-    switch (issue.code) {
-      case "unrecognized_keys": {
-        const known = knownKeys(schema, rel);
-        for (const key of issue.keys)
-          out.push(
-            loc.issue(
-              [...path, key],
-              `unknown field '${key}'${known.length ? `; expected one of ${known.join(", ")}` : ""}`,
-              true,
-            ),
-          );
-        break;
-      }
-      case "invalid_value":
-        out.push(
-          loc.issue(
-            path,
-            `${issue.values.length === 1 ? "expected" : "expected one of"} ${issue.values.map(String).join(", ")}; got ${received(valueAt(input, rel))}`,
-          ),
-        );
-        break;
-      case "invalid_type": {
-        const got = valueAt(input, rel);
-        out.push(
-          loc.issue(
-            path,
-            got === undefined
-              ? `missing required field (${issue.expected})`
-              : `expected ${issue.expected}, got ${received(got)}`,
-          ),
-        );
-        break;
-      }
-      case "invalid_union": {
-        // When exactly one branch got past the type check, its errors say more than the union.
-        const deep = issue.errors.filter((branch) => branch.every((i) => i.path.length > 0));
-        if (deep.length === 1) {
-          const branchPath = rel;
-          convertIssues(
-            deep[0].map((i) => ({ ...i, path: [...branchPath, ...i.path] })),
-            base,
-            schema,
-            input,
-            loc,
-            out,
-          );
-        } else out.push(loc.issue(path, `${issue.message}; got ${received(valueAt(input, rel))}`));
-        break;
-      }
-      case "invalid_key":
-        out.push(loc.issue(path, `bad key: ${issue.issues.map((i) => i.message).join("; ")}`, true));
-        break;
-      case "too_small":
-      case "too_big": {
-        const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
-        const rel2 =
-          issue.code === "too_small" ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
-        const what =
-          issue.origin === "array" ? "list length" : issue.origin === "string" ? "length" : "value";
-        const custom = issue.message && !issue.message.startsWith("Too ") ? issue.message : undefined;
-        out.push(
-          loc.issue(
-            path,
-            custom ?? `expected ${what} ${rel2} ${String(bound)}; got ${received(valueAt(input, rel))}`,
-          ),
-        );
-        break;
-      }
-      default:
-        out.push(loc.issue(path, issue.message));
-    }
-  }
+  for (const i of describeZodIssues(issues, base, schema, input))
+    out.push(loc.issue(i.path, i.message, i.onKey));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,7 +352,7 @@ function parseStep(
   }
   if (!isStepOp(op)) {
     const i = loc.issue([...base, op], `unknown step '${op}'; ${allowed}`, true);
-    issues.push({ ...i, path: `${displayPath(base)}.op` });
+    issues.push({ ...i, path: [...base, "op"] });
     return undefined;
   }
   const opPath = typeof raw === "string" ? base : [...base, op];
@@ -548,14 +394,14 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
       file,
       doc.errors.map((e) => ({
         ...loc.at(e.pos[0]),
-        path: "",
+        path: [],
         message: `YAML: ${e.message.split("\n")[0]}`,
       })),
     );
   const input: unknown = doc.toJS({ maxAliasCount: 100 });
   if (input === null || typeof input !== "object" || Array.isArray(input))
     throw new ScenarioError(file, [
-      { line: 1, col: 1, path: "", message: "expected a map of scenario fields" },
+      { line: 1, col: 1, path: [], message: "expected a map of scenario fields" },
     ]);
 
   const issues: ScenarioIssue[] = [];
@@ -586,7 +432,7 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
   const scenarioSchema = scenarioSchemaFor(profile);
   const r = scenarioSchema.safeParse(input);
   if (!r.success) {
-    convertIssues(r.error.issues, [], scenarioSchema as unknown as SchemaLike, input, loc, issues);
+    convertIssues(r.error.issues, [], scenarioSchema, input, loc, issues);
     throw new ScenarioError(file, sortIssues(issues));
   }
   const data = r.data;
@@ -738,7 +584,7 @@ export function loadScenario(
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new ScenarioError(display, [
-      { line: 1, col: 1, path: "", message: `cannot read: ${e instanceof Error ? e.message : String(e)}` },
+      { line: 1, col: 1, path: [], message: `cannot read: ${e instanceof Error ? e.message : String(e)}` },
     ]);
   }
   return parseScenario(text, display, { dir: resolve(dirname(file)), ...options });

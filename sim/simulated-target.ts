@@ -260,13 +260,7 @@ export function validateFaults(
     return [];
   } catch (e) {
     if (!(e instanceof FaultPlanError)) throw e;
-    return e.issues.map((i) => ({
-      path: i.path
-        .replace(/^faults/, "")
-        .split(/[.[\]]/)
-        .filter(Boolean)
-        .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
-      message: i.message,
-    }));
+    // Paths relative to the faults array: the scenario parser locates them under `faults`.
+    return e.issues.map((i) => ({ path: i.path.slice(i.path[0] === "faults" ? 1 : 0), message: i.message }));
   }
 }

@@ -19,6 +19,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { describeZodIssues, displayPath, InputError, type InputIssue } from "../input/index.ts";
 import type { WriteLog } from "../trace/write-log.ts";
 
 /** Fill of bytes a torn write did not reach: `old` keeps what was there, `ff` erased NAND, `garbage` seeded random. */
@@ -328,67 +329,34 @@ export interface FaultPlan {
   readonly faults: readonly Fault[];
 }
 
-/** One problem found in a plan: the field path (`faults[2].kind`) and what was expected. */
-export interface FaultPlanIssue {
-  readonly path: string;
-  readonly message: string;
-}
+/** One problem found in a plan: the field path (`["faults", 2, "kind"]`) and what was expected. */
+export type FaultPlanIssue = InputIssue;
 
 /** Bad fault plan (user input): lists every issue with its field path and the allowed values. */
-export class FaultPlanError extends Error {
-  constructor(
-    readonly issues: readonly FaultPlanIssue[],
-    readonly source?: string,
-  ) {
+export class FaultPlanError extends InputError {
+  constructor(issues: readonly FaultPlanIssue[], source?: string) {
     super(
+      source,
+      issues,
       `invalid fault plan${source ? ` ${source}` : ""}: ` +
-        issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; "),
+        issues.map((i) => (i.path.length ? `${displayPath(i.path)}: ${i.message}` : i.message)).join("; "),
     );
     this.name = "FaultPlanError";
   }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
 }
 
 function show(v: unknown): string {
   return typeof v === "string" ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }
 
-function issueMessage(issue: z.core.$ZodIssue, allowedKeys: readonly string[]): string {
-  const input = (issue as { input?: unknown }).input;
-  switch (issue.code) {
-    case "invalid_value":
-      return `got ${show(input)}; expected one of ${issue.values.map(String).join(", ")}`;
-    case "invalid_type":
-      return `expected ${issue.expected}, got ${input === undefined ? "nothing" : show(input)}`;
-    case "too_small":
-      return `must be ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}, got ${show(input)}`;
-    case "too_big":
-      return `must be ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}, got ${show(input)}`;
-    case "unrecognized_keys":
-      return `unknown field ${issue.keys.map((k) => `'${k}'`).join(", ")}; allowed fields: ${allowedKeys.join(", ")}`;
-    default:
-      return issue.message;
-  }
-}
-
 function collect(
-  prefix: readonly PropertyKey[],
+  prefix: readonly (string | number)[],
   result: z.ZodSafeParseResult<unknown>,
   schema: z.ZodType,
+  input: unknown,
   out: FaultPlanIssue[],
 ): void {
-  if (result.success) return;
-  for (const issue of result.error.issues) {
-    const path = [...prefix, ...issue.path];
-    const field =
-      issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...path, issue.keys[0]] : path;
-    out.push({ path: formatPath(field), message: issueMessage(issue, keysOf(schema, issue.path)) });
-  }
+  if (!result.success) describeZodIssues(result.error.issues, prefix, schema, input, out);
 }
 
 const envelopeSchema = z.strictObject({
@@ -397,23 +365,6 @@ const envelopeSchema = z.strictObject({
   faults: z.array(z.unknown()),
 });
 
-/** Field names of the object schema at `path` inside `schema` (through arrays, optional and defaults). */
-function keysOf(schema: z.ZodType, path: readonly PropertyKey[] = []): string[] {
-  let s: unknown = schema;
-  for (let i = 0; ;) {
-    const def = (s as { _zod?: { def?: { innerType?: unknown; element?: unknown } } })._zod?.def;
-    const shape = (s as { shape?: Record<string, unknown> }).shape;
-    if (def?.innerType) s = def.innerType;
-    else if (i === path.length) return shape ? Object.keys(shape) : [];
-    else if (typeof path[i] === "number" && def?.element) {
-      s = def.element;
-      i++;
-    } else if (shape && typeof path[i] === "string" && shape[path[i] as string])
-      s = shape[path[i++] as string];
-    else return [];
-  }
-}
-
 /**
  * Validates a fault plan given as plain data. Throws {@link FaultPlanError} naming every bad field,
  * e.g. `faults[2].kind: unknown kind 'tornn'; expected one of power-cut, torn-write, ...`.
@@ -421,12 +372,12 @@ function keysOf(schema: z.ZodType, path: readonly PropertyKey[] = []): string[] 
 export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
   const issues: FaultPlanIssue[] = [];
   const env = envelopeSchema.safeParse(input, { reportInput: true });
-  collect([], env, envelopeSchema, issues);
+  collect([], env, envelopeSchema, input, issues);
   if (!env.success) throw new FaultPlanError(issues, source);
   const faults: Fault[] = [];
   const usbAt: number[] = [];
   env.data.faults.forEach((raw, i) => {
-    const at = `faults[${i}]`;
+    const at = ["faults", i];
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       issues.push({ path: at, message: `expected an object with a kind, got ${show(raw)}` });
       return;
@@ -434,7 +385,7 @@ export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
     const kind = (raw as { kind?: unknown }).kind;
     if (typeof kind !== "string" || !(FAULT_KINDS as readonly string[]).includes(kind)) {
       issues.push({
-        path: `${at}.kind`,
+        path: [...at, "kind"],
         message: `${kind === undefined ? "missing kind" : `unknown kind ${show(kind)}`}; expected one of ${FAULT_KINDS.join(", ")}`,
       });
       return;
@@ -442,19 +393,19 @@ export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
     if (kind === "usb-host") usbAt.push(i);
     const schema = FAULT_SCHEMAS[kind as FaultKind];
     const r = schema.safeParse(raw, { reportInput: true });
-    collect([`faults`, i], r, schema, issues);
+    collect(["faults", i], r, schema, raw, issues);
     if (r.success) faults.push(r.data);
   });
   const cuts = faults.filter((f) => f.kind === "power-cut").length;
   if (usbAt.length > 1)
-    issues.push({ path: `faults[${usbAt[1]}].kind`, message: "at most one usb-host fault per plan" });
+    issues.push({ path: ["faults", usbAt[1], "kind"], message: "at most one usb-host fault per plan" });
   for (const only of ["torn-write", "unsynced-writes", "bit-flip", "collateral"] as const) {
     const idx = faults.findIndex((f) => f.kind === only);
     if (idx < 0) continue;
     if (faults.filter((f) => f.kind === only).length > 1)
-      issues.push({ path: `faults[${idx}].kind`, message: `at most one ${only} fault per plan` });
+      issues.push({ path: ["faults", idx, "kind"], message: `at most one ${only} fault per plan` });
     if (cuts === 0)
-      issues.push({ path: `faults[${idx}].kind`, message: `${only} needs a power-cut fault in the plan` });
+      issues.push({ path: ["faults", idx, "kind"], message: `${only} needs a power-cut fault in the plan` });
   }
   if (issues.length > 0) throw new FaultPlanError(issues, source);
   return { version: 1, seed: env.data.seed, faults };
@@ -466,7 +417,7 @@ export function parseFaultPlanText(text: string, source?: string): FaultPlan {
   try {
     data = parseYaml(text);
   } catch (e) {
-    throw new FaultPlanError([{ path: "", message: `not YAML/JSON: ${(e as Error).message}` }], source);
+    throw new FaultPlanError([{ path: [], message: `not YAML/JSON: ${(e as Error).message}` }], source);
   }
   return parseFaultPlan(data, source);
 }
@@ -485,14 +436,14 @@ export function validateFaultPlanForDevice(plan: FaultPlan, sectorBytes: number,
   plan.faults.forEach((f, i) => {
     if (f.kind === "torn-write" && f.bytes >= sectorBytes)
       issues.push({
-        path: `faults[${i}].bytes`,
+        path: ["faults", i, "bytes"],
         message: `must be < the sector size ${sectorBytes}, got ${f.bytes}`,
       });
     if (f.kind === "collateral") {
       for (const key of ["pageBytes", "allocationUnitBytes"] as const) {
         if (f[key] % sectorBytes !== 0)
           issues.push({
-            path: `faults[${i}].${key}`,
+            path: ["faults", i, key],
             message: `must be a multiple of the sector size ${sectorBytes}, got ${f[key]}`,
           });
       }
@@ -520,7 +471,7 @@ export function validateFaultPlanAgainstLog(plan: FaultPlan, log: WriteLog, sour
     if (f.kind !== "power-cut") return;
     if (f.atWrite !== undefined && f.atWrite > writeCount)
       issues.push({
-        path: `faults[${i}].atWrite`,
+        path: ["faults", i, "atWrite"],
         message: `${f.atWrite} is beyond the last write of the log; allowed 0..${writeCount} (${writeCount} writes)`,
       });
     if (f.atMark !== undefined) {
@@ -530,14 +481,14 @@ export function validateFaultPlanAgainstLog(plan: FaultPlan, log: WriteLog, sour
       if (!mark) {
         const names = [...new Set(log.marks.map((m) => m.name))];
         issues.push({
-          path: `faults[${i}].atMark`,
+          path: ["faults", i, "atMark"],
           message: `mark '${f.atMark}' (occurrence ${occ}) not in the log (${marks.length} found); marks: ${names.join(", ") || "none"}`,
         });
       } else {
         const at = writesBeforeSeq(log, mark.seq) + (f.offsetWrites ?? 0);
         if (at > writeCount)
           issues.push({
-            path: `faults[${i}].offsetWrites`,
+            path: ["faults", i, "offsetWrites"],
             message: `mark '${f.atMark}' + ${f.offsetWrites ?? 0} writes = write ${at}, beyond the last write; allowed 0..${writeCount - writesBeforeSeq(log, mark.seq)}`,
           });
       }
@@ -546,7 +497,7 @@ export function validateFaultPlanAgainstLog(plan: FaultPlan, log: WriteLog, sour
       const end = log.ops.length > 0 ? log.ops[log.ops.length - 1].timeMicros : 0;
       if (f.atTimeMicros > end)
         issues.push({
-          path: `faults[${i}].atTimeMicros`,
+          path: ["faults", i, "atTimeMicros"],
           message: `${f.atTimeMicros} µs is after the end of the log; allowed 0..${end}`,
         });
     }

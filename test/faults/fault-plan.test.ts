@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { displayPath } from "../../src/input/index.ts";
 import { stringify } from "yaml";
 import { CowBlockDevice } from "../../src/block/index.ts";
 import { VirtualClock } from "../../src/clock/index.ts";
@@ -16,7 +17,7 @@ function issuesOf(input: unknown): string[] {
     parseFaultPlan(input);
   } catch (e) {
     expect(e).toBeInstanceOf(FaultPlanError);
-    return (e as FaultPlanError).issues.map((i) => `${i.path}: ${i.message}`);
+    return (e as FaultPlanError).issues.map((i) => `${displayPath(i.path)}: ${i.message}`);
   }
   throw new Error("plan was accepted");
 }
@@ -42,7 +43,7 @@ describe("fault plan validation", () => {
           { kind: "stale-dma", misalignBytes: 32, edge: "both" },
         ],
       }),
-    ).toEqual(["seed: must be >= 0, got -1"]);
+    ).toEqual(["seed: expected value >= 0; got number -1"]);
     expect(
       issuesOf({
         faults: [
@@ -53,13 +54,13 @@ describe("fault plan validation", () => {
         ],
       }),
     ).toEqual([
-      "faults[0].atWrite: must be >= 0, got -3",
-      "faults[1].sectors: must be >= 0, got -1",
-      "faults[1].fill: got 'zero'; expected one of old, ff, garbage",
-      "faults[2].scope: got 'block'; expected one of page, allocation-unit",
-      "faults[2].pageBytes: must be > 0, got 0",
-      "faults[3].misalignBytes: must be <= 31, got 32",
-      "faults[3].edge: unknown field 'edge'; allowed fields: kind, misalignBytes, reads, maxReadBytes, probability, edges",
+      "faults[0].atWrite: expected value >= 0; got number -3",
+      "faults[1].sectors: expected value >= 0; got number -1",
+      'faults[1].fill: expected one of old, ff, garbage; got string "zero"',
+      'faults[2].scope: expected one of page, allocation-unit; got string "block"',
+      "faults[2].pageBytes: expected value > 0; got number 0",
+      "faults[3].misalignBytes: expected value <= 31; got number 32",
+      "faults[3].edge: unknown field 'edge'; expected one of kind, misalignBytes, reads, maxReadBytes, probability, edges",
     ]);
   });
 
@@ -78,10 +79,10 @@ describe("fault plan validation", () => {
         ],
       }),
     ).toEqual([
-      "faults[1].policy: got 'drop-some'; expected one of persist-all, drop-all, random-subset, reorder",
+      'faults[1].policy: expected one of persist-all, drop-all, random-subset, reorder; got string "drop-some"',
     ]);
     expect(issuesOf({ faults: [{ kind: "usb-host" }] })).toEqual([
-      "faults[0].mountAt: expected object, got nothing",
+      "faults[0].mountAt: missing required field (object)",
     ]);
     expect(issuesOf({ faults: [{ kind: "transient-error", op: "read" }] })).toEqual([
       "faults[0]: exactly one of atOp, probability is required",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { displayPath } from "../../src/input/index.ts";
 import { CowBlockDevice, ERRNO, IOCTL, readAll, type BlockDevice } from "../../src/block/index.ts";
 import { VirtualClock } from "../../src/clock/index.ts";
 import { fsck, mountFat } from "../../src/fat/index.ts";
@@ -15,7 +16,7 @@ function issuesOf(input: unknown): string[] {
     parseFaultPlan(input);
   } catch (e) {
     expect(e).toBeInstanceOf(FaultPlanError);
-    return (e as FaultPlanError).issues.map((i) => `${i.path}: ${i.message}`);
+    return (e as FaultPlanError).issues.map((i) => `${displayPath(i.path)}: ${i.message}`);
   }
   throw new Error("plan was accepted");
 }
@@ -422,7 +423,7 @@ describe("usb-host schedule validation", () => {
 
   it("names every bad field and the allowed values", () => {
     expect(issuesOf({ faults: [{ kind: "usb-host" }] })).toEqual([
-      "faults[0].mountAt: expected object, got nothing",
+      "faults[0].mountAt: missing required field (object)",
     ]);
     expect(
       issuesOf({
@@ -441,15 +442,15 @@ describe("usb-host schedule validation", () => {
         ],
       }),
     ).toEqual([
-      "faults[0].cache.dropAfterMicros: must be > 0, got -1",
-      "faults[0].cache.foo: unknown field 'foo'; allowed fields: dropAfterMicros, write, flushDelayMicros, flushOnSync",
+      "faults[0].cache.dropAfterMicros: expected value > 0; got number -1",
+      "faults[0].cache.foo: unknown field 'foo'; expected one of dropAfterMicros, write, flushDelayMicros, flushOnSync",
       "faults[0].cache.flushDelayMicros: flushDelayMicros needs write 'write-back'",
       "faults[0].ops[0].bytes: op 'write' needs bytes",
       "faults[0].ops[1].path: op 'eject' takes no path",
       "faults[0].ops[2].at: exactly one of atMicros, afterMark is required",
-      "faults[0].ops[2].op: got 'copy'; expected one of mount, list, copy_out, delete, write, eject",
-      "faults[0].ops[3].at.afterMark: must be >= 1, got ''",
-      "faults[0].ops[3].bytes: must be >= 0, got -2",
+      'faults[0].ops[2].op: expected one of mount, list, copy_out, delete, write, eject; got string "copy"',
+      'faults[0].ops[3].at.afterMark: expected length >= 1; got string ""',
+      "faults[0].ops[3].bytes: expected value >= 0; got number -2",
       "faults[0].ops[3].path: op 'copy_out' needs a path",
       "faults[0].ops[3].bytes: bytes needs op 'write'",
     ]);
@@ -480,7 +481,7 @@ describe("usb-host schedule validation", () => {
         ],
       }),
     ).toEqual([
-      "faults[1].cache.dropAfterMicros: expected a positive integer (µs) or 'never'",
+      "faults[1].cache.dropAfterMicros: expected a positive integer (µs) or 'never'; got string \"sometimes\"",
       "faults[1].kind: at most one usb-host fault per plan",
     ]);
     expect(

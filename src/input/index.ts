@@ -1,0 +1,2 @@
+export * from "./input-error.ts";
+export * from "./zod-issues.ts";
