@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prng } from "../../src/clock/index.ts";
-import { imageMain } from "../../sim/image-cli.ts";
+import { imageMain } from "../../sim/cli/image.ts";
 
 let dir: string;
 beforeAll(() => {
@@ -150,8 +150,8 @@ describe("cardsim image", () => {
     expect(existsSync(img)).toBe(true);
   });
 
-  it("is reachable through sim/cli.ts", () => {
-    const out = execFileSync("node_modules/.bin/tsx", ["sim/cli.ts", "image", "fsck", p("ro.img")], {
+  it("is reachable through sim/cli/main.ts", () => {
+    const out = execFileSync("node_modules/.bin/tsx", ["sim/cli/main.ts", "image", "fsck", p("ro.img")], {
       encoding: "utf8",
     });
     expect(out).toMatch(/clean/);

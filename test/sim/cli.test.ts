@@ -9,8 +9,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mergeMain, scenarioMain } from "../../sim/scenario-cli.ts";
-import type { CliEnv } from "../../sim/scenario-cli.ts";
+import { mergeMain, scenarioMain } from "../../sim/cli/scenario.ts";
+import type { CliEnv } from "../../sim/cli/scenario.ts";
 import { registerTarget, unregisterTarget } from "../../sim/targets.ts";
 import type { ScenarioResult } from "../../sim/runner.ts";
 import { vocabularyOf } from "../../sim/steps.ts";
@@ -463,7 +463,7 @@ describe("the cardsim executable", () => {
       process.execPath,
       [
         require.resolve("tsx/cli"),
-        join(import.meta.dirname, "..", "..", "sim", "cli.ts"),
+        join(import.meta.dirname, "..", "..", "sim", "cli", "main.ts"),
         "scenario",
         "swpt",
         "--scenarios",

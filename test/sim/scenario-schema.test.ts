@@ -65,7 +65,9 @@ expect:
     expect(firmware).toEqual([
       'scenarios/x.yaml:3:45: device.firmware: expected one of 4.7.0, 4.8.0, 4.8.1, 4.9.0; got string "4.6.0"',
     ]);
-    const profile = errorsOf(`name: x\ndescription: d\ndevice: { profile: gopro, firmware: "1" }\nsteps:\n  - boot\n`);
+    const profile = errorsOf(
+      `name: x\ndescription: d\ndevice: { profile: gopro, firmware: "1" }\nsteps:\n  - boot\n`,
+    );
     expect(profile).toEqual([
       "scenarios/x.yaml:3:20: device.profile: unknown profile 'gopro'; expected one of openmv-rt1062",
     ]);

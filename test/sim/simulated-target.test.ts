@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { mergeMain, scenarioMain } from "../../sim/scenario-cli.ts";
+import { mergeMain, scenarioMain } from "../../sim/cli/scenario.ts";
 import type { ScenarioResult } from "../../sim/runner.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cardsim-simtarget-"));

@@ -24,9 +24,9 @@ import {
   IOCTL,
   ImageFileBlockDevice,
   type BlockDevice,
-} from "../src/block/index.ts";
-import { VirtualClock } from "../src/clock/index.ts";
-import { loadFatDriver } from "../src/fat/drivers.ts";
+} from "../../src/block/index.ts";
+import { VirtualClock } from "../../src/clock/index.ts";
+import { loadFatDriver } from "../../src/fat/drivers.ts";
 import {
   FatError,
   FRESULT,
@@ -34,11 +34,11 @@ import {
   type FatDriver,
   type FatEngine,
   type FatEntryInfo,
-} from "../src/fat/fat-engine.ts";
-import { describeBootProblem, parseBootSector } from "../src/fat/fat-layout.ts";
-import { fsck } from "../src/fat/fsck.ts";
-import { formatWith, MkfsError } from "../src/fat/mkfs.ts";
-import { buildMbr, locateFatVolume, PartitionError } from "../src/fat/partition.ts";
+} from "../../src/fat/fat-engine.ts";
+import { describeBootProblem, parseBootSector } from "../../src/fat/fat-layout.ts";
+import { fsck } from "../../src/fat/fsck.ts";
+import { formatWith, MkfsError } from "../../src/fat/mkfs.ts";
+import { buildMbr, locateFatVolume, PartitionError } from "../../src/fat/partition.ts";
 
 /** Where the CLI writes; tests capture it. */
 export interface ImageCliIo {

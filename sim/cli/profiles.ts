@@ -1,6 +1,6 @@
 /** `cardsim profiles [--json]`: the registered device profiles, each with its step vocabulary. */
-import { getProfile, profileNames } from "../src/profiles/index.ts";
-import { formatStepVocabulary, stepVocabulary, vocabularyOf } from "./steps.ts";
+import { getProfile, profileNames } from "../../src/profiles/index.ts";
+import { formatStepVocabulary, stepVocabulary, vocabularyOf } from "../steps.ts";
 
 export async function profilesMain(
   args: string[],

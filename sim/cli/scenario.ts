@@ -16,17 +16,23 @@ import {
   loadScenario,
   ScenarioError,
   UnknownScenarioError,
-} from "./scenario-schema.ts";
-import { formatStepVocabulary, vocabularyOf } from "./steps.ts";
-import { getProfile, profileNames } from "../src/profiles/index.ts";
-import { InputError } from "../src/input/index.ts";
-import { CapabilityError, ReplayIdError, RESULT_FORMAT, runScenario, summarizeChecks } from "./runner.ts";
-import type { ScenarioResult } from "./runner.ts";
-import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "./golden.ts";
-import type { GoldenStatus } from "./golden.ts";
-import { formatHuman, formatJUnit, ProgressBar } from "./report.ts";
-import { checkSweepBounds, MergeError, mergeSweepSections, parseShard, SWEEP_CHECK_PREFIX } from "./shard.ts";
-import { getFaultValidator, getTarget, loadTargetPlugins, registeredTargetNames } from "./targets.ts";
+} from "../scenario-schema.ts";
+import { formatStepVocabulary, vocabularyOf } from "../steps.ts";
+import { getProfile, profileNames } from "../../src/profiles/index.ts";
+import { InputError } from "../../src/input/index.ts";
+import { CapabilityError, ReplayIdError, RESULT_FORMAT, runScenario, summarizeChecks } from "../runner.ts";
+import type { ScenarioResult } from "../runner.ts";
+import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "../golden.ts";
+import type { GoldenStatus } from "../golden.ts";
+import { formatHuman, formatJUnit, ProgressBar } from "../report.ts";
+import {
+  checkSweepBounds,
+  MergeError,
+  mergeSweepSections,
+  parseShard,
+  SWEEP_CHECK_PREFIX,
+} from "../shard.ts";
+import { getFaultValidator, getTarget, loadTargetPlugins, registeredTargetNames } from "../targets.ts";
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliEnv {
@@ -42,7 +48,7 @@ export interface CliEnv {
   loadPlugins: boolean;
 }
 
-const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The profile `--list-steps` shows without `--profile`. */
 const DEFAULT_PROFILE = "openmv-rt1062";
 

@@ -15,19 +15,19 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "image": {
-      const { imageMain } = await import("./image-cli.ts");
+      const { imageMain } = await import("./image.ts");
       return imageMain(rest);
     }
     case "scenario": {
-      const { scenarioMain } = await import("./scenario-cli.ts");
+      const { scenarioMain } = await import("./scenario.ts");
       return scenarioMain(rest);
     }
     case "profiles": {
-      const { profilesMain } = await import("./profiles-cli.ts");
+      const { profilesMain } = await import("./profiles.ts");
       return profilesMain(rest);
     }
     case "merge": {
-      const { mergeMain } = await import("./scenario-cli.ts");
+      const { mergeMain } = await import("./scenario.ts");
       return mergeMain(rest);
     }
     case undefined:
