@@ -1,0 +1,214 @@
+/**
+ * The fields of a scenario file and their schemas (everything but the `device:` block and the steps,
+ * which the device profile defines): card, pipeline, seed, faults, expect, sweep; the scenario errors;
+ * and the sweep plan's meaning for the crash engine.
+ */
+import { z } from "zod";
+import { FILE_CLASS_ORDER, STATE_CLASSES, type StateClass } from "../src/crash/index.ts";
+import type { TornSpec } from "../src/faults/cut-effects.ts";
+import { UNSYNCED_POLICIES } from "../src/faults/fault-plan.ts";
+import type { CrashSweepSpec } from "../src/faults/materialise.ts";
+import type { AnyDeviceProfile, DeviceConfig } from "../src/profiles/index.ts";
+import { InputError, type InputIssue } from "../src/input/index.ts";
+import type { Step } from "./target.ts";
+
+/** One problem in a scenario file, at a 1-based line and column. */
+export interface ScenarioIssue extends InputIssue {
+  readonly line: number;
+  readonly col: number;
+}
+
+/** A scenario file is malformed. `message` holds one `file:line:col: path: message` line per issue. */
+export class ScenarioError extends InputError {
+  declare readonly issues: readonly ScenarioIssue[];
+  constructor(file: string, issues: readonly ScenarioIssue[]) {
+    super(file, issues);
+    this.name = "ScenarioError";
+  }
+}
+
+/** No scenario of that name; `suggestions` are the close names by edit distance. */
+export class UnknownScenarioError extends Error {
+  constructor(
+    readonly scenarioName: string,
+    readonly dir: string,
+    readonly suggestions: readonly string[],
+  ) {
+    super(
+      `no scenario '${scenarioName}' in ${dir}` +
+        (suggestions.length
+          ? `; did you mean: ${suggestions.join(", ")}?`
+          : "; see: cardsim scenario --list"),
+    );
+    this.name = "UnknownScenarioError";
+  }
+}
+
+/** Outcome expected for one file; `absent` = the file does not exist. */
+export const FILE_EXPECTATIONS = [...FILE_CLASS_ORDER, "absent"] as const;
+export type FileExpectation = (typeof FILE_EXPECTATIONS)[number];
+
+/** Names of the counts a sweep reports (the four file classes plus the volume-level one). */
+export const SWEEP_CLASSES = STATE_CLASSES;
+export type SweepClass = StateClass;
+export const SWEEP_COUNT_KEYS = [
+  "states",
+  "intact",
+  "previous",
+  "detected",
+  "silent",
+  "unmountable",
+] as const;
+export type SweepCountKey = (typeof SWEEP_COUNT_KEYS)[number];
+
+export const CUT_KINDS = ["every-write", "barriers", "marks"] as const;
+
+const nonNegInt = z.int().min(0);
+
+const boundSchema = z.union(
+  [
+    nonNegInt,
+    z
+      .strictObject({ max: nonNegInt.optional(), min: nonNegInt.optional() })
+      .refine((b) => b.max !== undefined || b.min !== undefined, "expected max or min"),
+  ],
+  { error: "expected a count or { max: n } / { min: n }" },
+);
+/** A bound on a sweep count: an exact number or a range. */
+export type CountBound = z.infer<typeof boundSchema>;
+
+const tornSchema = z.union(
+  [z.literal("none"), z.strictObject({ sectors: z.int().min(1) }), z.strictObject({ bytes: z.int().min(1) })],
+  { error: "expected none, { sectors: n } or { bytes: n }" },
+);
+/** How the write at the cut point is torn: not at all, after n sectors, or after n bytes. */
+export type TornVariant = z.infer<typeof tornSchema>;
+
+const cutsSchema = z.union(
+  [z.enum(CUT_KINDS), z.strictObject({ logSpaced: z.int().min(1) }), z.array(nonNegInt).min(1)],
+  { error: `expected one of ${CUT_KINDS.join(", ")}, { logSpaced: N } or a list of write indexes` },
+);
+export type CutSelection = z.infer<typeof cutsSchema>;
+
+const sweepSchema = z.strictObject({
+  cuts: cutsSchema.default("every-write"),
+  torn: z.array(tornSchema).min(1).default(["none"]),
+  policies: z.array(z.enum(UNSYNCED_POLICIES)).min(1).default(["persist-all", "drop-all"]),
+  /** Seeds of the randomised policies (random-subset, reorder) and garbage fills: one state per seed. */
+  seeds: z.array(nonNegInt).min(1).optional(),
+  sample: z.int().min(1).optional(),
+});
+/** Which crash states a sweep checks: cut points × torn variants × unsynced-write policies. */
+export type SweepPlan = z.infer<typeof sweepSchema>;
+/** The plan `--sweep` uses on a scenario without a `sweep` block. */
+export const DEFAULT_SWEEP_PLAN: SweepPlan = sweepSchema.parse({});
+
+/** The crash engine's torn variant for a scenario's: `sectors: k` keeps the rest old, `bytes: b` garbage. */
+function tornSpecOf(t: TornVariant): TornSpec | null {
+  if (t === "none") return null;
+  if ("sectors" in t) return { sectors: t.sectors, bytes: 0, fill: "old" };
+  return { sectors: 0, bytes: t.bytes, fill: "garbage" };
+}
+
+/** What the crash engine enumerates for a plan (the scenario syntax's meaning). */
+export function sweepSpecOf(plan: SweepPlan): CrashSweepSpec {
+  const c = plan.cuts;
+  const cuts =
+    c === "every-write"
+      ? "every-write"
+      : c === "barriers"
+        ? "every-barrier"
+        : c === "marks"
+          ? "marks"
+          : Array.isArray(c)
+            ? { writes: c }
+            : { logSpaced: c.logSpaced };
+  return {
+    cuts,
+    torn: plan.torn.map(tornSpecOf),
+    policies: plan.policies,
+    ...(plan.seeds && { seeds: plan.seeds }),
+  };
+}
+
+const stepExpectation = z.union([z.literal("ok"), z.string().regex(/^[A-Za-z_][\w.]*: .*$/)], {
+  error: "expected ok or '<ErrorType>: <message>'",
+});
+
+const expectSchema = z.strictObject({
+  files: z
+    .record(
+      z.string().regex(/^\//, "expected an absolute path such as /sdcard/x.jpg"),
+      z.enum(FILE_EXPECTATIONS),
+    )
+    .optional(),
+  log: z.array(z.string()).optional(),
+  logContains: z.array(z.string()).optional(),
+  fsck: z
+    .union([z.literal("clean"), z.array(z.string().min(1))], {
+      error: "expected clean or a list of finding kinds",
+    })
+    .optional(),
+  steps: z.record(z.string(), stepExpectation).optional(),
+  sweep: z
+    .strictObject(Object.fromEntries(SWEEP_COUNT_KEYS.map((k) => [k, boundSchema.optional()])))
+    .optional(),
+});
+
+/** The `device:` block before its profile is known: only `profile` is read. */
+const deviceHead = z.looseObject({ profile: z.string() });
+const cardSchema = z.strictObject({
+  preset: z.enum(["test-64m", "sdhc-32g"]).default("test-64m"),
+  sizeMiB: z.int().min(1).optional(),
+  format: z.enum(["micropython", "mkfs-fat32", "none"]).default("micropython"),
+});
+
+/** The scenario schema for one profile: its `device:` block and its `pipeline:` values. */
+export function scenarioSchemaFor(profile: AnyDeviceProfile | undefined) {
+  return z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case name"),
+    description: z.string().trim().min(1, "expected a description of the real-world cause"),
+    device: profile ? profile.deviceSchema : deviceHead,
+    card: cardSchema.default({ preset: "test-64m", format: "micropython" }),
+    pipeline: profile ? z.enum(profile.pipelines).default(profile.pipelines[0]) : z.string().default(""),
+    seed: z.int().min(0).max(0xffffffff).default(1),
+    steps: z.array(z.unknown()).min(1, "expected at least one step"),
+    faults: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),
+    expect: expectSchema.default({}),
+    sweep: sweepSchema.optional(),
+  });
+}
+type ScenarioFields = z.infer<ReturnType<typeof scenarioSchemaFor>>;
+
+/** A step as parsed from a scenario: the target's {@link Step} plus its optional label. */
+export interface ScenarioStep extends Step {
+  label?: string;
+}
+
+/** One FaultPlan entry, plain data (validated by the injected {@link FaultValidator}). */
+export type FaultEntry = { kind: string } & Record<string, unknown>;
+
+/** A validated scenario. `steps` are parsed; `expect.steps` keys are resolved to step indexes. */
+export type Scenario = Omit<ScenarioFields, "steps" | "faults" | "expect" | "device"> & {
+  /** The parsed `device:` block (its profile's schema). */
+  device: DeviceConfig;
+  steps: ScenarioStep[];
+  faults: FaultEntry[];
+  expect: Omit<z.infer<typeof expectSchema>, "steps" | "sweep"> & {
+    /** Expected status per step index (0-based): `ok` or `<ErrorType>: <message>`. */
+    steps?: Record<number, string>;
+    sweep?: Partial<Record<SweepCountKey, CountBound>>;
+  };
+  /** The file it came from, as given to the loader (for messages only; never in results). */
+  file: string;
+  /** Directory of the scenario file: scenario data (key files) resolve against it; never in results. */
+  dir: string;
+};
+
+/**
+ * Checks FaultPlan entries (src/faults owns the format). Returns the problems with paths relative to
+ * the faults array (`[2, "atWrite"]`); an empty list when all is well.
+ */
+export type FaultValidator = (
+  faults: readonly FaultEntry[],
+) => { path: (string | number)[]; message: string }[];
