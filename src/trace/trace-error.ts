@@ -1,10 +1,12 @@
+import { InputError } from "../input/index.ts";
+
 /**
  * Bad trace input (TRACE-FORMAT.md, "Readers reject"): names the file, the 1-based line, the field
  * and what was expected, so a command can print it and exit 2.
  */
-export class TraceFormatError extends Error {
+export class TraceFormatError extends InputError {
   constructor(
-    readonly file: string,
+    override readonly file: string,
     /** 1-based line number (line 1 is the header). */
     readonly line: number,
     /** The field concerned (`format`, `seq`, `bytes`...), or `json`/`gzip` for the line or the file. */
@@ -14,7 +16,8 @@ export class TraceFormatError extends Error {
     /** What was found, when it helps. */
     readonly found?: string,
   ) {
-    super(`${file}:${line}: ${field}: expected ${expected}${found !== undefined ? `, found ${found}` : ""}`);
+    const message = `expected ${expected}${found !== undefined ? `, found ${found}` : ""}`;
+    super(file, [{ path: [field], message, line }], `${file}:${line}: ${field}: ${message}`);
     this.name = "TraceFormatError";
   }
 }

@@ -439,14 +439,11 @@ describe("reader speed", () => {
     }
     for (const data of ["none", "inline"] as const) {
       const bytes = serialiseTrace(log, header(data, 4096), { gzip: true });
-      const t0 = performance.now();
+      // Speed is measured in bench/trace-bench.ts, never asserted here.
       const t = parseTrace(bytes, "big");
-      const ms = performance.now() - t0;
-      console.log(
-        `read 100k ops, data ${data}: ${ms.toFixed(0)} ms (${(bytes.length / 1e6).toFixed(1)} MB gzip)`,
-      );
       expect(t.log.ops.length).toBe(100_000);
-      if (data === "none") expect(ms).toBeLessThan(1000);
+      expect(t.log.ops[99_998].kind).toBe("write");
+      if (data === "inline") expect(t.log.ops[99_998].data).toEqual(block);
     }
   });
 });
