@@ -78,9 +78,9 @@ export async function startVirtualBoardPty(options: VirtualBoardPtyOptions = {})
       clearTimeout(timer);
       reject(new Error(`cannot run socat (${e.message}): install it (apt-get install socat)`));
     });
-    child.once("exit", (code) => {
+    void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`socat exited (${code}) before the virtual board was up:\n${log}`));
+      reject(new Error(`socat exited (${child.exitCode}) before the virtual board was up:\n${log}`));
     });
     child.stderr!.on("data", (chunk: Buffer) => {
       log += chunk.toString();
@@ -92,7 +92,6 @@ export async function startVirtualBoardPty(options: VirtualBoardPtyOptions = {})
       }
     });
   });
-  child.removeAllListeners("exit");
   // Keep draining socat's log (and the board's stderr) so neither blocks.
   child.stderr!.on("data", (chunk: Buffer) => {
     if (process.env["CARDSIM_VIRTUAL_BOARD_DEBUG"]) process.stderr.write(chunk);

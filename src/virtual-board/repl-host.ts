@@ -44,6 +44,11 @@ export interface ReplHostOptions {
   /** Bytes for the serial line, in order. */
   emit: (bytes: Uint8Array) => void;
   /**
+   * Sends what {@link emit} buffered now: called when code is about to run (after `OK` or the
+   * raw-paste acknowledgement), because a busy loop would hold the buffer back.
+   */
+  flush?: () => void;
+  /**
    * Ends the current interpreter (`soft`: run finalisers) and boots a fresh one (its boot output goes
    * to {@link ReplHost.output}); the host then starts its REPL.
    */
@@ -57,6 +62,7 @@ export class ReplHost {
   private muted = 0;
   private lastOut = 0;
   private suppressOk = 0;
+  private okPending = false;
   private pending: number[] = [];
   private paste: number[] | null = null;
   private queue: Promise<void> = Promise.resolve();
@@ -79,6 +85,10 @@ export class ReplHost {
     if (byte === 0x0a && this.lastOut !== 0x0d) this.emitBytes([0x0d, 0x0a]);
     else this.emitBytes([byte]);
     this.lastOut = byte;
+    if (this.okPending && byte === 0x4b) {
+      this.okPending = false;
+      this.options.flush?.();
+    }
   }
 
   private emitBytes(bytes: number[]): void {
@@ -159,6 +169,7 @@ export class ReplHost {
     }
     this.paste = null;
     this.emitBytes([CTRL_D]);
+    this.options.flush?.();
     // Run it through the raw REPL as if typed; its `OK` is not part of the raw-paste frame.
     const s = this.session!;
     for (const b of code) s.processChar(b);
@@ -172,7 +183,11 @@ export class ReplHost {
     if (!s) return;
     if (c === CTRL_A) this.modeNow = "raw";
     else if (c === CTRL_B && this.modeNow === "raw") this.modeNow = "friendly";
-    if (s.processChar(c) === 0) return;
+    // In raw mode Ctrl-D runs the code: `OK` must reach the line before the code starts.
+    this.okPending = c === CTRL_D && this.modeNow === "raw" && this.suppressOk === 0;
+    const rc = s.processChar(c);
+    this.okPending = false;
+    if (rc === 0) return;
     if (s.resetRequested) {
       this.modeNow = "friendly";
       await this.reboot("power-on", false);

@@ -62,6 +62,7 @@ async function main(start: WorkerStart): Promise<void> {
       for (const b of bytes) outBuf.push(b);
       if (outBuf.length >= 4096) flush();
     },
+    flush,
     boot: async (_kind: BootKind, soft: boolean): Promise<ReplSession> => {
       host?.shutdown(soft);
       host = null;
