@@ -130,6 +130,21 @@ print(len(log.writes) == n)`,
     expect(out).toBe("True 3072 True 3072\r\nTrue\r\n");
   });
 
+  it("machine.reset() is an MCU reset: a fresh interpreter, open files abandoned (not flushed)", async () => {
+    // The frame ends without its `>` and the power-on banner follows (a real board drops USB here):
+    // the link reports it and reconnects.
+    const err = await t.repl
+      .exec(
+        "x = 1\nf = open('/sdcard/mcu.txt', 'w')\nf.write('never flushed')\nimport machine\nmachine.reset()",
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LinkError);
+    await t.reconnect(); // the board came back in the friendly REPL, as after power-on
+    expect(await run(t, "import os\nprint('x' in globals(), os.stat('/sdcard/mcu.txt')[6])")).toBe(
+      "False 0\r\n",
+    );
+  });
+
   it("same seed, same os.urandom and random bytes; each boot restarts the stream", async () => {
     const draw = "import os, random\nprint(os.urandom(16).hex(), random.getrandbits(32))";
     await t.repl.softReset();
