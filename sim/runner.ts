@@ -10,6 +10,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { readAll } from "../src/block/index.ts";
 import type { CrashSweepSpec } from "../src/faults/materialise.ts";
+import type { TraceHeaderInput, WriteLog } from "../src/trace/index.ts";
 import { getProfile } from "../src/profiles/index.ts";
 import { cardOracle, type FsckFinding, type RunOracle } from "./oracle.ts";
 import type { ScenarioTarget, StepResult, TargetCapability } from "./target.ts";
@@ -24,10 +25,18 @@ export const RESULT_FORMAT = "cardsim-result/1";
 
 export type { FsckFinding } from "./oracle.ts";
 
+/** A run's block log and the `cardsim-trace/1` header fields the target knows. */
+export interface RunTrace {
+  log: WriteLog;
+  header: Omit<TraceHeaderInput, "data">;
+}
+
 /** Options a target is built with (the rest comes from the scenario: device, card, pipeline, faults). */
 export interface TargetOptions {
   /** Seed of the run (the scenario's, or `--seed`). */
   seed: number;
+  /** Log every block operation for a trace file (`--trace`). */
+  trace?: boolean;
 }
 
 /** Builds a fresh target for one run. */
@@ -125,6 +134,8 @@ export interface RunOptions {
   oracle?: RunOracle;
   /** Worker threads for sweeps (`--workers`). */
   workers?: number;
+  /** Receives the run's block log and trace header (`--trace`); the target logs every op then. */
+  onTrace?: (trace: RunTrace) => void;
   /** Receives the final card image (or the replayed state's) when set (`--save-card`). */
   onCardImage?: (image: Uint8Array) => void;
   onProgress?: (done: number, total: number) => void;
@@ -258,7 +269,7 @@ export async function runScenario(
       "this target has no sweep runner: --sweep, --shard and --replay are not available",
     );
 
-  const target = await create(scenario, { seed });
+  const target = await create(scenario, { seed, ...(options.onTrace && { trace: true }) });
   try {
     const missing = [...requiredCapabilities(scenario, options, plan !== undefined)].filter(
       ([cap]) => !target.capabilities.has(cap),
@@ -308,6 +319,11 @@ export async function runScenario(
     const evidence = await target.evidence();
     const files = sortedRecord(await oracle.classify(scenario, seed, evidence, [...paths].sort()));
     const fsck = sortFindings(await oracle.fsck(evidence));
+    if (options.onTrace) {
+      if (!target.trace)
+        throw new CapabilityError(`target '${target.name}' keeps no block log: --trace is not available`);
+      options.onTrace(await target.trace());
+    }
     if (options.onCardImage)
       options.onCardImage(target.cardImage ? await target.cardImage() : readAll(evidence.card));
 

@@ -8,7 +8,7 @@
  * write-indexed faults. A crash sweep's recording runs the same target on a {@link RecordingStack}.
  */
 import { createHash } from "node:crypto";
-import { readAll } from "../src/block/index.ts";
+import { IOCTL, readAll } from "../src/block/index.ts";
 import { readFileOrNull } from "../src/crash/index.ts";
 import { FaultPlanError, parseFaultPlan } from "../src/faults/index.ts";
 import { StepUsageError, type AnyDeviceProfile, type DeviceSession } from "../src/profiles/index.ts";
@@ -55,7 +55,10 @@ export class SimulatedTarget implements ScenarioTarget {
   }
 
   /** A target on a fresh simulated card, provisioned by the profile. */
-  static async create(scenario: Scenario, options: { seed: number }): Promise<SimulatedTarget> {
+  static async create(
+    scenario: Scenario,
+    options: { seed: number; trace?: boolean },
+  ): Promise<SimulatedTarget> {
     const fat = await fatDriver();
     const profile = profileOf(scenario);
     const ctx = profileContext(scenario, options.seed);
@@ -65,6 +68,7 @@ export class SimulatedTarget implements ScenarioTarget {
       fat,
       mountPoint: profile.mountPoint,
       provision: (media) => profile.provision(media, scenario.card.format, scenario.device, { ...ctx, fat }),
+      fullTrace: options.trace === true,
     });
     return new SimulatedTarget(scenario, options.seed, stack);
   }
@@ -239,6 +243,23 @@ export class SimulatedTarget implements ScenarioTarget {
     // After a cut with no reboot the user powers the card up again before looking at the files.
     if (!this.stack.powered) this.stack.restorePower();
     return { card: this.stack.media(), files: this.stack.files.files, mountPoint: this.profile.mountPoint };
+  }
+
+  async trace() {
+    const card = this.stack.media();
+    return {
+      log: this.stack.log,
+      header: {
+        sectorSize: card.ioctl(IOCTL.BLOCK_SIZE, 0),
+        sectors: card.ioctl(IOCTL.BLOCK_COUNT, 0),
+        source: "sim" as const,
+        scenario: this.scenario.name,
+        seed: this.seed,
+        profile: this.profile.name,
+        firmware: this.scenario.device.firmware,
+        engine: this.stack.fat.name,
+      },
+    };
   }
 
   /** The whole card image as it is now. */

@@ -35,7 +35,10 @@ export async function recordScenario(scenario: Scenario, seed: number): Promise<
   const fat = await fatDriver();
   const profile = profileOf(scenario);
   const ctx = profileContext(scenario, seed);
-  const media = new SdCard(cardConfigOf(scenario), new VirtualClock()).media;
+  const clock = new VirtualClock();
+  const media = new SdCard(cardConfigOf(scenario), clock).media;
+  // Timestamps of provisioned files come from this run's clock, not from the shared driver's last run.
+  fat.clock = clock;
   profile.provision(media, scenario.card.format, scenario.device, { ...ctx, fat });
   const stack = new RecordingStack(media, fat, profile.mountPoint);
   const steps = scenario.steps;

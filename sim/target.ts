@@ -10,6 +10,7 @@
 import type { BlockDevice } from "../src/block/index.ts";
 import type { FileHistory } from "../src/crash/index.ts";
 import type { Step, TargetCapability } from "../src/profiles/index.ts";
+import type { RunTrace } from "./runner.ts";
 
 export type { Step, TargetCapability } from "../src/profiles/index.ts";
 
@@ -57,6 +58,8 @@ export interface ScenarioTarget {
   evidence(): Promise<TargetEvidence>;
   /** The whole card image (capability `card-image`; default: read from {@link evidence}'s card). */
   cardImage?(): Promise<Uint8Array>;
+  /** The block-operation log of the run and what its `cardsim-trace/1` header says (when asked for). */
+  trace?(): Promise<RunTrace>;
   /** Releases resources (serial port, workers). */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ commands:
   merge FILE...             merge sharded sweep results
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
   profiles                  the device profiles and their steps
+  trace diff A B            compare two cardsim-trace/1 block logs
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -21,6 +22,10 @@ async function main(argv: string[]): Promise<number> {
     case "scenario": {
       const { scenarioMain } = await import("./scenario.ts");
       return scenarioMain(rest);
+    }
+    case "trace": {
+      const { traceMain } = await import("./trace.ts");
+      return traceMain(rest);
     }
     case "profiles": {
       const { profilesMain } = await import("./profiles.ts");

@@ -5,7 +5,7 @@
  * scenario, malformed scenario or golden, bad flags, a target that cannot run the scenario).
  * Nothing is written except the outputs asked for (--out, --junit, --save-card, --update-golden).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -20,8 +20,9 @@ import {
 import { formatStepVocabulary, vocabularyOf } from "../steps.ts";
 import { getProfile, profileNames } from "../../src/profiles/index.ts";
 import { InputError } from "../../src/input/index.ts";
+import { writeTraceFile } from "../../src/trace/index.ts";
 import { CapabilityError, ReplayIdError, RESULT_FORMAT, runScenario, summarizeChecks } from "../runner.ts";
-import type { ScenarioResult } from "../runner.ts";
+import type { RunTrace, ScenarioResult } from "../runner.ts";
 import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "../golden.ts";
 import type { GoldenStatus } from "../golden.ts";
 import { formatHuman, formatJUnit, ProgressBar } from "../report.ts";
@@ -73,6 +74,8 @@ options:
   --out FILE          also write the result JSON to FILE (shards: input of cardsim merge)
   --junit FILE        write a JUnit XML report
   --save-card FILE    write the final card image (with --replay: the crash state's)
+  --trace FILE        write every block operation as cardsim-trace/1 (JSON Lines; .gz: gzip)
+  --trace-data        with --trace: carry every write's bytes (the trace can be swept offline)
   --sweep             sweep crash states (default plan when the scenario has no sweep block)
   --sample N          check only N sampled crash states
   --workers N         check sweep states on N worker threads
@@ -118,11 +121,18 @@ function shown(cwd: string, file: string): string {
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
 }
 
-function writeOutput(env: CliEnv, file: string, data: string | Uint8Array): void {
+/** Writes an output file through a temporary file renamed on success (no half-written outputs). */
+function writeOutput(env: CliEnv, file: string, data: string | Uint8Array | (() => void)): void {
   const path = resolve(env.cwd, file);
+  const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(path, data);
+    if (typeof data === "function") data();
+    else {
+      writeFileSync(tmp, data);
+      renameSync(tmp, path);
+    }
   } catch (e) {
+    rmSync(tmp, { force: true });
     throw new UsageError(`cannot write ${file}: ${(e as Error).message}`);
   }
 }
@@ -160,6 +170,8 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         out: { type: "string" },
         junit: { type: "string" },
         "save-card": { type: "string" },
+        trace: { type: "string" },
+        "trace-data": { type: "boolean" },
         sweep: { type: "boolean" },
         sample: { type: "string" },
         shard: { type: "string" },
@@ -277,6 +289,11 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
 
     const bar = env.isTTY ? new ProgressBar(env.stderr, env.nowMillis) : undefined;
     let card: Uint8Array | undefined;
+    let trace: RunTrace | undefined;
+    if (values["trace-data"] && values.trace === undefined)
+      throw new UsageError("--trace-data needs --trace FILE");
+    if (values.trace !== undefined && values.replay !== undefined)
+      throw new UsageError("--trace logs a run; a --replay rebuilds a state without running the steps");
     const result = await runScenario(scenario, registration.create, {
       ...(seed !== undefined ? { seed } : {}),
       ...(values.sweep ? { sweep: true } : {}),
@@ -287,6 +304,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(registration.oracle ? { oracle: registration.oracle } : {}),
       ...(workers !== undefined ? { workers } : {}),
       ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
+      ...(values.trace !== undefined ? { onTrace: (t: RunTrace) => void (trace = t) } : {}),
       ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
     });
     bar?.done();
@@ -304,6 +322,16 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     } else if (!golden) status = { state: "missing", file: goldenShown };
     else status = compareGolden(result, golden, goldenShown);
 
+    if (values.trace !== undefined && trace) {
+      const t = trace;
+      const file = values.trace;
+      writeOutput(env, file, () =>
+        writeTraceFile(resolve(env.cwd, file), t.log, {
+          ...t.header,
+          data: values["trace-data"] ? "inline" : "none",
+        }),
+      );
+    }
     return emit(env, result, status, {
       json: values.json,
       out: values.out,

@@ -65,6 +65,12 @@ export interface FaultyBlockDeviceOptions {
    * address). Default: the fault's `misalignBytes`.
    */
   readonly alignmentOf?: (buf: Uint8Array, readIndex: number) => number;
+  /**
+   * Told of every power cut as it happens (a trace's `cut` line, TRACE-FORMAT.md): `atWrite` is the
+   * write in flight (or the number of writes so far when none is), `tornSectors` how many of its
+   * sectors reached the card (null when no write was in flight).
+   */
+  readonly onCut?: (atWrite: number, tornSectors: number | null) => void;
 }
 
 /** Bytes of a cache line on the i.MX RT1062 (Cortex-M7 L1 D-cache), MicroPython issue 19010. */
@@ -139,6 +145,7 @@ export class FaultyBlockDevice implements BlockDevice, PowerControl {
   private readonly firedCuts = new Set<number>();
   private readonly streams: (Prng | null)[];
   private inOp = false;
+  private readonly onCut: FaultyBlockDeviceOptions["onCut"];
   private pendingCut: number | null = null;
 
   constructor(
@@ -152,6 +159,7 @@ export class FaultyBlockDevice implements BlockDevice, PowerControl {
     validateFaultPlanForDevice(plan, this.ss);
     this.effects = cutEffectsOfPlan(plan);
     this.alignmentOf = options.alignmentOf;
+    this.onCut = options.onCut;
     this.previous = this.effects.collateral?.fill === "previous-version" ? new Map() : null;
     const root = options.prng ?? new Prng(plan.seed).fork("online");
     this.streams = plan.faults.map((f, i) =>
@@ -364,6 +372,10 @@ export class FaultyBlockDevice implements BlockDevice, PowerControl {
         (report.bitFlips.length ? `; ${report.bitFlips.length} bit flips` : ""),
       cut: report,
     });
+    this.onCut?.(
+      inFlight ? inFlight.writeIndex : this.writeIndex,
+      inFlight ? Math.floor((report.inFlight?.persistedBytes ?? 0) / this.ss) : null,
+    );
   }
 
   private selected(

@@ -62,6 +62,11 @@ export interface SimulatedStackOptions {
   readonly mountPoint: string;
   /** Formats and provisions the fresh card's media before anything is logged. */
   readonly provision?: (media: BlockDevice) => void;
+  /**
+   * Log every block operation (reads and ioctls too), as a `cardsim-trace/1` file needs; default: writes,
+   * syncs and erases only (what sweeps and faults use; cheaper).
+   */
+  readonly fullTrace?: boolean;
 }
 
 /** A scenario's plain run: card model ← fault plan ← write log. */
@@ -85,9 +90,18 @@ export class SimulatedStack implements StorageStack {
     options: SimulatedStackOptions,
   ) {
     this.sdCard = new SdCard(options.card, this.clock);
+    // Timestamps of provisioned files come from this run's clock, not from the shared driver's last run.
+    fat.clock = this.clock;
     options.provision?.(this.sdCard.media);
-    this.faulty = new FaultyBlockDevice(this.sdCard, options.plan, { clock: this.clock });
-    this.tracing = new TracingBlockDevice(this.faulty, this.clock, undefined, { logReads: false });
+    this.faulty = new FaultyBlockDevice(this.sdCard, options.plan, {
+      clock: this.clock,
+      onCut: (atWrite, tornSectors) => this.tracing.log.cut(atWrite, tornSectors),
+    });
+    const full = options.fullTrace === true;
+    this.tracing = new TracingBlockDevice(this.faulty, this.clock, undefined, {
+      logReads: full,
+      logIoctls: full,
+    });
     this.files = new FileHistoryRecorder(options.mountPoint, logPosition(this.tracing.log));
   }
 
