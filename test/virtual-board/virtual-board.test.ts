@@ -238,9 +238,13 @@ describe.skipIf(!socat)("the virtual board's card, power switch and Ctrl-C", () 
     try {
       await run(t, "with open('before.txt', 'w') as f:\n    f.write('written before the loop')");
       const err = await t.repl.exec("while True:\n    pass", { timeoutMs: 600 }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(LinkError);
-      expect((err as LinkError).code).toBe("timeout");
-      expect((err as LinkError).recovered).toBe(true);
+      // Either the link's idle timeout fired first (LinkError timeout, recovered), or, on a loaded
+      // machine, the board's KeyboardInterrupt frame completed the exec as a Python error: both are
+      // an interrupted loop with the raw REPL back.
+      if (err instanceof LinkError) {
+        expect(err.code).toBe("timeout");
+        expect(err.recovered).toBe(true);
+      } else expect((err as { stderr: string }).stderr).toMatch(/KeyboardInterrupt/);
       expect(await run(t, "print(open('before.txt').read())")).toBe("written before the loop\r\n");
     } finally {
       await t.stop();
