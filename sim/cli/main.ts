@@ -10,6 +10,7 @@ commands:
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
   profiles                  the device profiles and their steps
   trace diff A B            compare two cardsim-trace/1 block logs
+  virtual-board [options]   the WebAssembly MicroPython as an OpenMV board behind a pty
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
     case "scenario": {
       const { scenarioMain } = await import("./scenario.ts");
       return scenarioMain(rest);
+    }
+    case "virtual-board": {
+      const { virtualBoardMain } = await import("./virtual-board.ts");
+      return virtualBoardMain(rest);
     }
     case "trace": {
       const { traceMain } = await import("./trace.ts");
