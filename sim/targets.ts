@@ -4,6 +4,7 @@
  * fakes with {@link registerTarget} and pass `loadPlugins: false` to the CLI.
  */
 import type { RunOracle } from "./oracle.ts";
+import { CapabilityError } from "./runner.ts";
 import type { FaultValidator } from "./scenario-schema.ts";
 import type { SweepRunner, TargetFactory } from "./runner.ts";
 
@@ -60,4 +61,12 @@ export async function loadTargetPlugins(): Promise<void> {
     sweep: simulatedSweepRunner,
   });
   registerFaultValidator(validateFaults);
+  // The serial board needs a port: the CLI replaces this with sim/board-target.ts's registration.
+  registerTarget("board", {
+    create: () => {
+      throw new CapabilityError(
+        "--target board needs --port PATH (the board's serial port, e.g. /dev/ttyACM0)",
+      );
+    },
+  });
 }

@@ -82,7 +82,11 @@ options:
   --shard i/n         check part i of n of the sweep (implies --sweep)
   --replay ID         rebuild one crash state (an ID from a sweep report)
   --update-golden     rewrite golden/NAME.json from this run
-  --target NAME       target to run on (default sim)
+  --target NAME       target to run on (default sim; board: a real or virtual board over serial)
+  --port PATH         with --target board: the board's serial port (e.g. /dev/ttyACM0)
+  --baud N            with --target board: default 115200 (921600/12000000: OpenMV debug protocol)
+  --power-cycle CMD   with --target board: shell command that cycles the board's power
+  --allow-format      with --target board: the run overwrites the card's first sectors
   --scenarios DIR     scenario directory (default <repo>/scenarios)
   --golden DIR        golden directory (default <repo>/golden)
 `;
@@ -137,10 +141,38 @@ function writeOutput(env: CliEnv, file: string, data: string | Uint8Array | (() 
   }
 }
 
+/** `--target board`: the serial board target on `port` (sim/board-target.ts). */
+async function boardRegistration(
+  env: CliEnv,
+  port: string,
+  o: { baud: number | undefined; powerCycle: string | undefined; allowFormat: boolean | undefined },
+) {
+  const { boardTargetRegistration } = await import("../board-target.ts");
+  env.stderr(
+    `cardsim: board ${port}: writes the PC makes over USB mass storage bypass the agent's log; ` +
+      "eject the card's drive on the PC (or use /flash/SKIPSD) during a run\n",
+  );
+  return boardTargetRegistration({
+    port,
+    ...(o.baud !== undefined && { baud: o.baud }),
+    ...(o.powerCycle !== undefined && { powerCycle: o.powerCycle }),
+    allowFormat: o.allowFormat ?? false,
+    onWarning: (line) => env.stderr(`cardsim: ${line}\n`),
+  });
+}
+
 async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
+    if (e instanceof Error && (e.name === "BoardRunError" || e.name === "LinkError")) {
+      // The board or its link failed (exit 4): the message names the port; steps so far are shown.
+      env.stderr(`cardsim: ${e.message.trimEnd()}\n`);
+      const partial = e as Error & { steps?: { index: number; op: string; status: string }[] };
+      for (const s of partial.steps ?? [])
+        env.stderr(`  step ${s.index} ${s.op}: ${s.status} (before the failure)\n`);
+      return 4;
+    }
     if (
       e instanceof UsageError ||
       e instanceof InputError ||
@@ -178,6 +210,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         replay: { type: "string" },
         "update-golden": { type: "boolean" },
         target: { type: "string" },
+        port: { type: "string" },
+        baud: { type: "string" },
+        "power-cycle": { type: "string" },
+        "allow-format": { type: "boolean" },
         scenarios: { type: "string" },
         golden: { type: "string" },
         list: { type: "boolean" },
@@ -258,7 +294,13 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       throw e;
     }
     const targetName = values.target ?? "sim";
-    const registration = getTarget(targetName);
+    let registration = getTarget(targetName);
+    if (targetName === "board" && values.port !== undefined)
+      registration = await boardRegistration(env, values.port, {
+        baud: intFlag("baud", values.baud, 1),
+        powerCycle: values["power-cycle"],
+        allowFormat: values["allow-format"],
+      });
     if (!registration) {
       const known = registeredTargetNames();
       throw new UsageError(

@@ -80,10 +80,38 @@ export interface DeviceSession {
   runStep(step: Step, touched: string[]): Promise<unknown>;
 }
 
-/** Slot for the serial target: how a board-side agent speaks this profile (filled by the board target). */
-export interface BoardCodec {
-  /** Name of the on-board agent program (e.g. `agent.py`). */
+/** What the board target sends for one step: the agent's step spec (JSON) and the inputs it stages. */
+export interface BoardStepPlan {
+  /** `{op, args, ...}` plus where the staged inputs lie (frames, the urandom stream). */
+  readonly spec: Record<string, unknown>;
+  /** Bytes staged on the board before the step (offsets in {@link spec} point into it). */
+  readonly payload: Uint8Array;
+}
+
+/** One run's host side of the agent: the inputs the simulator would use, step by step. */
+export interface BoardSession {
+  /** The id the device's scripts put in file names. */
+  readonly deviceId: string;
+  /** A fresh boot of the board (input streams restart as the simulated device's do). */
+  boot(): void;
+  /** The spec and inputs of `step`. */
+  plan(step: Step): BoardStepPlan;
+  /** What the board used of the inputs (random bytes, frames), so the next step continues from there. */
+  used(step: Step, reply: { randomBytes: number; framesCaptured: number }): void;
+  /** Files the device expects on its internal flash (keys), uploaded before the run. */
+  flashFiles(): { path: string; bytes: Uint8Array }[];
+}
+
+/** How the serial board target (sim/board-target.ts) speaks to this profile's on-board agent. */
+export interface BoardCodec<Config = DeviceConfig> {
+  /** Name of the on-board agent program (e.g. `agent.py`), uploaded to /flash. */
   readonly agent: string;
+  /** The agent's source text. */
+  agentSource(): string;
+  /** The `pipeline:` values the agent implements (others are refused before the run). */
+  readonly pipelines: readonly string[];
+  /** The host side for one run. */
+  session(config: Config, ctx: ProfileContext): BoardSession;
 }
 
 /**
@@ -116,7 +144,7 @@ export interface DeviceProfile<Config extends { profile: string; firmware: strin
   /** A device session on the shared storage stack. */
   simulate(stack: StorageStack, config: Config, ctx: ProfileContext): DeviceSession;
   /** Used by the serial board target; absent when the device has no on-board agent. */
-  readonly boardCodec?: BoardCodec;
+  readonly boardCodec?: BoardCodec<Config>;
 }
 
 /** The fields every `device:` block has. */

@@ -12,6 +12,7 @@ import { FIRMWARE_PROFILES, firmwareByVersion } from "../../openmv/firmware.ts";
 import { pipelineByName } from "../../pipeline/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
 import { faultPlanForFirmware } from "./firmware-faults.ts";
+import { openMvBoardCodec } from "./board/codec.ts";
 import { readerRules } from "./readers.ts";
 import { OPENMV_STEPS } from "./steps.ts";
 import { OpenMvSession, PROVISIONED_PUB, defaultPrivateKey, readKeyFile } from "./session.ts";
@@ -77,5 +78,5 @@ export const openmvRt1062Profile: DeviceProfile<OpenMvDeviceConfig> = {
       seed: ctx.seed,
       scenarioDir: ctx.scenarioDir,
     }),
-  boardCodec: { agent: "agent.py" },
+  boardCodec: openMvBoardCodec,
 };
