@@ -1,0 +1,47 @@
+/**
+ * What a {@link TsFatfsDriver} imitates, as plain data (STYLE.md: variants are config objects).
+ *
+ * - `window`: FatFs `FF_FS_TINY`. `"tiny"` (=1) keeps ONE sector window per volume for FAT, directory
+ *   and the partial sectors of every open file; `"per-file"` (=0) gives each open file its own sector
+ *   buffer. DEVICE-FACTS.md ("FatFs window semantics"): MicroPython's oofatfs hard-codes 1.
+ * - `revision`: the FatFs release whose small behaviour differences apply (DEVICE-FACTS.md): R0.15 sets
+ *   DIR_ModTime when f_open creates a file and makes the mkfs volume serial size + fattime; R0.13c does
+ *   neither and has its own f_mkfs parameter checks and boot-sector recognition.
+ * - `host`: the glue between FatFs and the block device. `"micropython"` is `extmod/vfs_fat.c` +
+ *   `vfs_fat_diskio.c` (ioctl INIT then BLOCK_SIZE at mount; `VfsFat.mkfs` hands f_mkfs a work buffer of
+ *   FF_MAX_SS = 4096 bytes and issues no sync of its own); `"js-fatfs"` is cardsim's FatRuntime
+ *   (BLOCK_SIZE when the device is bound, then INIT; a 64 KiB mkfs buffer; one extra SYNC after mkfs).
+ */
+
+/** FatFs FF_FS_TINY as data. */
+export type WindowMode = "tiny" | "per-file";
+
+/** FatFs release whose quirks apply. */
+export type FatfsRevision = "R0.13c" | "R0.15";
+
+/** Which glue binds FatFs's DiskIO to the block device. */
+export type HostGlue = "micropython" | "js-fatfs";
+
+/** Configuration of a {@link TsFatfsDriver}. */
+export interface TsFatfsConfig {
+  readonly window: WindowMode;
+  readonly revision: FatfsRevision;
+  /** Default: "micropython" for R0.13c, "js-fatfs" for R0.15. */
+  readonly host?: HostGlue;
+}
+
+/** The OpenMV RT1062 firmware: oofatfs R0.13c, FF_FS_TINY=1, MicroPython's VfsFat glue. */
+export const OPENMV_FATFS: TsFatfsConfig = { window: "tiny", revision: "R0.13c", host: "micropython" };
+
+/** The differential-oracle mode: what js-fatfs (R0.15, FF_FS_TINY=0) does through FatRuntime. */
+export const JS_FATFS_ORACLE: TsFatfsConfig = { window: "per-file", revision: "R0.15", host: "js-fatfs" };
+
+/** The host glue a config implies. */
+export function hostOf(config: TsFatfsConfig): HostGlue {
+  return config.host ?? (config.revision === "R0.13c" ? "micropython" : "js-fatfs");
+}
+
+/** mkfs work buffer in bytes per host (vfs_fat.c: FF_MAX_SS; FatRuntime.mkfs: 64 KiB). */
+export function mkfsWorkBytes(host: HostGlue): number {
+  return host === "micropython" ? 4096 : 64 * 1024;
+}
