@@ -73,7 +73,9 @@ export class SimulatedTarget implements ScenarioTarget {
     return new SimulatedTarget(scenario, options.seed, stack);
   }
 
+  /** Power on (after a cut, the card holds what survived) and run the device's boot. */
   private async boot(): Promise<void> {
+    if (!this.stack.powered) this.stack.restorePower();
     await this.session.boot();
     this.stack.deviceBooted(this.session.os, this.session.sleepHooks);
     this.handles.clear();
@@ -209,7 +211,6 @@ export class SimulatedTarget implements ScenarioTarget {
         return undefined;
       case "reboot":
         this.halt();
-        this.stack.restorePower();
         await this.boot();
         return undefined;
       case "usb_host": {

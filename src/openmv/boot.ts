@@ -60,10 +60,16 @@ export async function bootVfs(options: BootVfsOptions): Promise<BootedVfs> {
     vfs.chdir("/flash");
   }
   if (options.card) {
-    booted.sdcard = mountFatVolume(vfs, options.card, runtime, "/sdcard", {
-      format: options.format ?? false,
-      config,
-    });
+    try {
+      booted.sdcard = mountFatVolume(vfs, options.card, runtime, "/sdcard", {
+        format: options.format ?? false,
+        config,
+      });
+    } catch (e) {
+      // A boot that fails leaves nothing mounted (no FAT volume may leak: /flash is released too).
+      booted.flash?.engine.unmount();
+      throw e;
+    }
     vfs.chdir("/sdcard");
   }
   return booted;

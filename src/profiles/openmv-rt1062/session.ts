@@ -4,7 +4,9 @@
  * (src/pipeline). The test-only private keys are put on `/flash` at every boot (seed 000: the private
  * key repository `enc_priv.py` lives on the board's flash; `/flash` is RAM here).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { InputError } from "../../input/index.ts";
 import { join } from "node:path";
 import { OpenMvBoard, uniqueIdHex, DEFAULT_DEVICE_IDS, DEFAULT_UNIQUE_ID } from "../../openmv/board.ts";
 import type { BoardImage } from "../../openmv/board.ts";
@@ -26,9 +28,24 @@ export const PRIVATE_KEYS: Readonly<Record<string, string>> = {
 };
 export const DEFAULT_PRIVATE_KEY = "/flash/221.priv";
 
-/** Reads a key file of the scenario's data. */
+/** The scenario data shipped with cardsim (`<repo>/scenarios`): its test-only keys are the default. */
+const SHIPPED_SCENARIO_DATA = fileURLToPath(new URL("../../../scenarios/", import.meta.url));
+
+/**
+ * Reads a key file of the scenario's data: `rel` beside the scenario file (a scenario may bring its own
+ * `keys/`), else the test-only keys shipped in `scenarios/keys/`. Neither: an InputError naming both.
+ */
 export function readKeyFile(scenarioDir: string, rel: string): string {
-  return readFileSync(join(scenarioDir, rel), "utf8");
+  for (const dir of [scenarioDir, SHIPPED_SCENARIO_DATA]) {
+    const path = join(dir, rel);
+    if (existsSync(path)) return readFileSync(path, "utf8");
+  }
+  throw new InputError(undefined, [
+    {
+      path: ["device"],
+      message: `key file '${rel}' not found beside the scenario (${join(scenarioDir, rel)}) nor in cardsim's scenarios/`,
+    },
+  ]);
 }
 
 /** The private key matching the provisioned `221.pub` (the readers' decryption key). */
