@@ -157,11 +157,25 @@ const expectSchema = z.strictObject({
 
 /** The `device:` block before its profile is known: only `profile` is read. */
 const deviceHead = z.looseObject({ profile: z.string() });
-const cardSchema = z.strictObject({
-  preset: z.enum(["test-64m", "sdhc-32g"]).default("test-64m"),
-  sizeMiB: z.int().min(1).optional(),
-  format: z.enum(["micropython", "mkfs-fat32", "none"]).default("micropython"),
-});
+/** Card presets (sim/scenario-profile.ts has their geometry) and how each comes formatted by default. */
+export const CARD_PRESET_FORMATS = {
+  // The camera formats a small card itself (VfsFat.mkfs: FAT12/16 only).
+  "test-64m": "micropython",
+  // A 32 GB SDHC card ships FAT32 from the SD Association's formatter; VfsFat.mkfs cannot format it.
+  "sdhc-32g": "mkfs-fat32",
+} as const;
+const CARD_PRESETS = Object.keys(CARD_PRESET_FORMATS) as [keyof typeof CARD_PRESET_FORMATS];
+
+/** Largest card a scenario may ask for with `sizeMiB` (the card is sparse: memory follows the blocks written). */
+export const MAX_CARD_MIB = 64 * 1024;
+
+const cardSchema = z
+  .strictObject({
+    preset: z.enum(CARD_PRESETS).default("test-64m"),
+    sizeMiB: z.int().min(1).max(MAX_CARD_MIB).optional(),
+    format: z.enum(["micropython", "mkfs-fat32", "none"]).optional(),
+  })
+  .transform((c) => ({ ...c, format: c.format ?? CARD_PRESET_FORMATS[c.preset] }));
 
 /** The scenario schema for one profile: its `device:` block and its `pipeline:` values. */
 export function scenarioSchemaFor(profile: AnyDeviceProfile | undefined) {

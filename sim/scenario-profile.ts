@@ -39,7 +39,7 @@ export function cardConfigOf(scenario: Scenario): SdCardConfig {
 
 /** What a profile reads from the scenario besides its device block. */
 export function profileContext(scenario: Scenario, seed: number): ProfileContext {
-  return { scenarioDir: scenario.dir, pipeline: scenario.pipeline, seed };
+  return { scenarioDir: scenario.dir, pipeline: scenario.pipeline, seed, scenarioFile: scenario.file };
 }
 
 /** Scenario faults → the validated FaultPlan as the device experiences it. */

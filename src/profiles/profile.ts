@@ -51,6 +51,8 @@ export interface ProfileContext {
   readonly pipeline: string;
   /** Seed of the run. */
   readonly seed: number;
+  /** The scenario file as the user named it, for messages. */
+  readonly scenarioFile?: string;
 }
 
 /** How the card is prepared before the run (scenario `card.format`). */

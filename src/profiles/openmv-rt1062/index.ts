@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import type { BlockDevice } from "../../block/block-device.ts";
-import { formatWith, microPythonMkfsWith } from "../../fat/mkfs.ts";
+import { formatWith, microPythonMkfsWith, MkfsError } from "../../fat/mkfs.ts";
+import { InputError } from "../../input/index.ts";
 import type { FatDriver } from "../../fat/fat-engine.ts";
 import { FIRMWARE_PROFILES, firmwareByVersion } from "../../openmv/firmware.ts";
 import { pipelineByName } from "../../pipeline/index.ts";
@@ -42,8 +43,18 @@ function provision(
   ctx: ProfileContext & { fat: FatDriver },
 ): void {
   if (format === "none") return;
-  if (format === "mkfs-fat32") formatWith(ctx.fat, media, { fatType: 32, fats: 2 });
-  else microPythonMkfsWith(ctx.fat, media);
+  try {
+    if (format === "mkfs-fat32") formatWith(ctx.fat, media, { fatType: 32, fats: 2 });
+    else microPythonMkfsWith(ctx.fat, media);
+  } catch (e) {
+    if (!(e instanceof MkfsError)) throw e;
+    throw new InputError(ctx.scenarioFile, [
+      {
+        path: ["card", "format"],
+        message: `${e.message}; ${format === "micropython" ? "the camera's VfsFat.mkfs makes FAT12/16 only: use format: mkfs-fat32 (the SD Association's formatter) for a card this size" : "choose another size or format"}`,
+      },
+    ]);
+  }
   const engine = ctx.fat.mount(media);
   try {
     const f = engine.open(`/${PROVISIONED_PUB.path}`, {
