@@ -17,7 +17,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { RamBlockDevice } from "../src/block/index.ts";
+import { VirtualClock } from "../src/clock/index.ts";
 import { FileHistoryRecorder } from "../src/crash/index.ts";
+import { loadFatDriver } from "../src/fat/drivers.ts";
 import {
   LinkError,
   RawRepl,
@@ -34,7 +36,7 @@ import type { RunTrace, TargetOptions } from "./runner.ts";
 import { CapabilityError } from "./runner.ts";
 import type { Scenario } from "./scenario-schema.ts";
 import type { TargetRegistration } from "./targets.ts";
-import { cardConfigOf, faultPlanOf, fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
+import { cardConfigOf, faultPlanOf, profileContext, profileOf } from "./scenario-profile.ts";
 import type { ScenarioTarget, Step, StepResult, TargetCapability, TargetEvidence } from "./target.ts";
 
 /** How to reach the board (the CLI's `--port`, `--baud`, `--power-cycle`, `--allow-format`). */
@@ -250,7 +252,9 @@ export class BoardTarget implements ScenarioTarget {
   }
 
   private async provisionedImage(): Promise<Uint8Array> {
-    const fat = await fatDriver();
+    // A driver of its own on a clock at zero: the simulator provisions at virtual time 0 too, so the
+    // provisioned files' FAT timestamps match (the shared driver's clock is the last run's).
+    const fat = await loadFatDriver(new VirtualClock());
     const media = new RamBlockDevice(512, this.sectors);
     this.profile.provision(media, this.scenario.card.format, this.scenario.device, {
       ...profileContext(this.scenario, this.seed),

@@ -1,0 +1,155 @@
+/**
+ * The board path end to end: BoardTarget + agent.py over a real pty (socat) against the virtual board,
+ * compared with the simulator on every catalogue scenario that needs no fault beyond a power cut; the
+ * agent's write log against the simulator's trace; refusals; a broken agent; serial faults.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawRepl, openSerialStream, uploadFile } from "../../src/link/index.ts";
+import { openMvAgentSource } from "../../src/profiles/openmv-rt1062/board/codec.ts";
+import { startVirtualBoardPty, type VirtualBoardPty } from "../../src/virtual-board/index.ts";
+import { BoardRunError, BoardTarget, type BoardTargetOptions } from "../../sim/board-target.ts";
+import { CapabilityError, runScenario, type RunTrace, type ScenarioResult } from "../../sim/runner.ts";
+import { loadScenario, type Scenario } from "../../sim/scenario-schema.ts";
+import { SimulatedTarget, validateFaults } from "../../sim/simulated-target.ts";
+
+const SCENARIOS = join(import.meta.dirname, "..", "..", "scenarios");
+const scenario = (name: string): Scenario => loadScenario(SCENARIOS, name, { validateFaults });
+
+/** The result without what differs by nature between targets (name, board time). */
+function comparable(r: ScenarioResult): unknown {
+  return { ...r, target: "", steps: r.steps.map((s) => ({ ...s, timeMicros: 0 })) };
+}
+
+async function onSim(s: Scenario): Promise<{ result: ScenarioResult; trace: RunTrace }> {
+  let trace!: RunTrace;
+  const result = await runScenario(s, (sc, o) => SimulatedTarget.create(sc, o), {
+    onTrace: (t) => (trace = t),
+  });
+  return { result, trace };
+}
+
+const writesOf = (t: RunTrace) =>
+  t.log.ops.filter((o) => o.kind === "write").map((o) => [o.lba, o.count, o.crc32, o.result]);
+
+describe.skipIf(!existsSync("/usr/bin/socat"))("--target board against the virtual board", () => {
+  let board: VirtualBoardPty;
+  const options = (extra: Partial<BoardTargetOptions> = {}): BoardTargetOptions => ({
+    port: board.path,
+    allowFormat: true,
+    stepTimeoutMs: 20_000,
+    ...extra,
+  });
+  const onBoard = async (s: Scenario, extra: Partial<BoardTargetOptions> = {}) => {
+    let trace!: RunTrace;
+    const result = await runScenario(s, (sc, o) => BoardTarget.create(sc, o, options(extra)), {
+      onTrace: (t) => (trace = t),
+    });
+    return { result, trace };
+  };
+
+  beforeAll(async () => {
+    board = await startVirtualBoardPty({});
+  });
+  afterAll(async () => board?.stop());
+
+  // Every catalogue scenario with no injected fault beyond a power cut (stale-dma-fixed-firmware's
+  // fault does not apply on its firmware).
+  it.each([
+    ["clean-run", {}],
+    ["key-mismatch", {}],
+    ["power-cut-before-close", {}],
+    ["os-sync-is-not-flush", { powerCycle: "power switch" }],
+    ["card-full", {}],
+    ["stale-dma-fixed-firmware", {}],
+  ])("%s: same steps, log, file hashes and classes as the simulator", async (name, extra) => {
+    const s = scenario(name);
+    const sim = await onSim(s);
+    const o = "powerCycle" in extra ? { powerCycle: `kill -USR1 ${board.pid}` } : {};
+    const real = await onBoard(s, o);
+    expect(isDeepStrictEqual(comparable(real.result), comparable(sim.result))).toBe(true);
+    expect(real.result.expectations.passed).toBe(true);
+    // The agent's write log is the simulator's trace, write for write (LBA, count, CRC, result).
+    expect(writesOf(real.trace)).toEqual(writesOf(sim.trace));
+    expect(real.trace.log.cuts.map((c) => c.atWrite)).toEqual(sim.trace.log.cuts.map((c) => c.atWrite));
+  });
+
+  it("refuses scenarios with faults it cannot inject, before the run", async () => {
+    for (const [name, what] of [
+      ["torn-write", "faults power-cut, torn-write, collateral"],
+      ["usb-host-concurrent", "faults usb-host"],
+      ["busy-timeout", "faults busy-timeout"],
+      ["stale-dma-read", "faults stale-dma"],
+    ]) {
+      const run = onBoard(scenario(name), { port: "/nonexistent/port" });
+      await expect(run).rejects.toThrow(CapabilityError);
+      await expect(run).rejects.toThrow(what);
+    }
+    await expect(onBoard(scenario("pipeline-hardened-sweep"))).rejects.toThrow(/sweep runner/);
+    await expect(onBoard(scenario("clean-run"), { allowFormat: false })).rejects.toThrow(/--allow-format/);
+  });
+
+  it("a deliberately broken agent.py fails the run with the port named, steps so far kept", async () => {
+    const broken = openMvAgentSource().replace("def run(spec_json):", "def run(spec_json) oops:");
+    const run = onBoard(scenario("clean-run"), { agentSource: broken });
+    await expect(run).rejects.toThrow(BoardRunError);
+    await expect(run).rejects.toThrow(`step 0 (boot) on ${board.path}`);
+    await expect(run).rejects.toThrow(/SyntaxError/);
+  });
+
+  it("an agent out of date on the board is refused (upload skipped)", async () => {
+    const repl = await RawRepl.connect(await openSerialStream(board.path), {});
+    await uploadFile(repl, new TextEncoder().encode(openMvAgentSource() + "\n# older\n"), "/flash/agent.py");
+    await repl.close();
+    const run = onBoard(scenario("clean-run"), { upload: false });
+    await expect(run).rejects.toThrow(/out of date/);
+  });
+
+  it("a step that never answers times out naming the port; the results so far are kept", async () => {
+    const stuck = openMvAgentSource().replace(
+      "def script_main(frames, interval_ms, touched):\n",
+      "def script_main(frames, interval_ms, touched):\n    while True:\n        pass\n",
+    );
+    const err = await onBoard(scenario("clean-run"), { agentSource: stuck, stepTimeoutMs: 1_500 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BoardRunError);
+    const e = err as BoardRunError;
+    expect(e.message).toContain(`step 1 (run_script) on ${board.path}`);
+    expect(e.steps.map((s) => [s.op, s.status])).toEqual([["boot", "ok"]]);
+    // The port was released: the board answers a new connection.
+    const repl = await RawRepl.connect(await openSerialStream(board.path), {});
+    expect(await repl.execOk("print(1+1)")).toBe("2\r\n");
+    await repl.close();
+  });
+
+  it("board absent, port busy: clear errors naming the port", async () => {
+    await expect(onBoard(scenario("clean-run"), { port: "/dev/ttyNOPE0" })).rejects.toThrow(
+      /\/dev\/ttyNOPE0/,
+    );
+    const holder = await openSerialStream(board.path);
+    try {
+      await expect(onBoard(scenario("clean-run"))).rejects.toThrow(new RegExp(`${board.path}.*`));
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it("garbage on the line: a clear error naming the port", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cardsim-garbage-"));
+    const link = join(dir, "tty");
+    const socat: ChildProcess = spawn("socat", [`pty,raw,echo=0,link=${link}`, "EXEC:yes NOISE"], {
+      stdio: "ignore",
+    });
+    try {
+      for (let i = 0; i < 50 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 50));
+      await expect(onBoard(scenario("clean-run"), { port: link })).rejects.toThrow(new RegExp(link));
+    } finally {
+      socat.kill("SIGKILL");
+    }
+  });
+});
