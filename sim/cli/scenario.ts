@@ -141,6 +141,23 @@ function writeOutput(env: CliEnv, file: string, data: string | Uint8Array | (() 
   }
 }
 
+/**
+ * A board's step times are the board's own clock (the agent's ticks), not the simulator's virtual
+ * time: against the golden they are taken from it, so everything else is compared.
+ */
+function withGoldenTimes(result: ScenarioResult, golden: Record<string, unknown>): ScenarioResult {
+  const times = new Map(
+    ((golden["steps"] as { index: number; timeMicros: number }[] | undefined) ?? []).map((s) => [
+      s.index,
+      s.timeMicros,
+    ]),
+  );
+  return {
+    ...result,
+    steps: result.steps.map((s) => ({ ...s, timeMicros: times.get(s.index) ?? s.timeMicros })),
+  };
+}
+
 /** `--target board`: the serial board target on `port` (sim/board-target.ts). */
 async function boardRegistration(
   env: CliEnv,
@@ -362,7 +379,12 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       }
       status = { state: "updated", file: goldenShown };
     } else if (!golden) status = { state: "missing", file: goldenShown };
-    else status = compareGolden(result, golden, goldenShown);
+    else
+      status = compareGolden(
+        targetName === "board" ? withGoldenTimes(result, golden) : result,
+        golden,
+        goldenShown,
+      );
 
     if (values.trace !== undefined && trace) {
       const t = trace;
