@@ -164,6 +164,7 @@ export function runWorkload(
   const vi = sides[0].engine.volumeInfo();
   label = `${vi.fatType}/${geo.ss}`;
   out.volume = label;
+  out.coverage = new Set([...out.coverage].map((k) => k.replace(/^FAT\?\/\d+/, label)));
 
   const clusterBytes = vi.clusterSectors * vi.sectorSize;
   const dirs = ["/"];
@@ -423,7 +424,7 @@ export function runWorkload(
           const e = s.engine!;
           if (dirFill) {
             let k = 0;
-            for (; k < (longNames ? 150 : 3000); k++) {
+            for (; k < (longNames ? 120 : 700); k++) {
               try {
                 e.open(join(dir, longNames ? `entry with a long name ${k}.bin` : `E${k}.B`), {
                   read: false,
@@ -442,13 +443,17 @@ export function runWorkload(
             disposition: "open-append",
           });
           let total = 0;
+          // Large volumes: a seek to 4 GiB - 1 makes FatFs stretch the chain over every free cluster
+          // (FAT writes only), then the write finds the volume full.
+          if (!small) f.seek(0xffffffff);
           for (;;) {
             const n = f.write(chunk);
             total += n;
             if (n < chunk.length) break;
           }
+          const filled = `filled ${total} size ${f.size()}`;
           f.close();
-          return `filled ${total} free ${e.volumeInfo().freeClusters}`;
+          return `${filled} free ${e.volumeInfo().freeClusters}`;
         });
         if (res) return diverge(what, res);
         out.coverage.add(`${label}/full-volume`);
