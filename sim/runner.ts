@@ -10,10 +10,11 @@
 import { isDeepStrictEqual } from "node:util";
 import { readAll } from "../src/block/index.ts";
 import type { CrashSweepSpec } from "../src/faults/materialise.ts";
-import type { TraceHeaderInput, WriteLog } from "../src/trace/index.ts";
 import { getProfile } from "../src/profiles/index.ts";
 import { cardOracle, type FsckFinding, type RunOracle } from "./oracle.ts";
-import type { ScenarioTarget, StepResult, TargetCapability } from "./target.ts";
+import type { RunTrace, ScenarioTarget, StepResult, TargetCapability } from "./target.ts";
+
+export type { RunTrace } from "./target.ts";
 import { DEFAULT_SWEEP_PLAN, sweepSpecOf } from "./scenario-schema.ts";
 import type { FaultEntry, FileExpectation, Scenario, SweepClass, SweepPlan } from "./scenario-schema.ts";
 import { COMMON_STEPS, vocabularyOf, type StepVocabulary } from "./steps.ts";
@@ -24,12 +25,6 @@ import type { Check, ShardSpec, SweepPartial, SweepSection } from "./shard.ts";
 export const RESULT_FORMAT = "cardsim-result/1";
 
 export type { FsckFinding } from "./oracle.ts";
-
-/** A run's block log and the `cardsim-trace/1` header fields the target knows. */
-export interface RunTrace {
-  log: WriteLog;
-  header: Omit<TraceHeaderInput, "data">;
-}
 
 /** Options a target is built with (the rest comes from the scenario: device, card, pipeline, faults). */
 export interface TargetOptions {

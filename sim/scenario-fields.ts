@@ -77,26 +77,59 @@ const boundSchema = z.union(
 /** A bound on a sweep count: an exact number or a range. */
 export type CountBound = z.infer<typeof boundSchema>;
 
+/**
+ * Limits of a scenario's numbers (README "Scenario limits"): checked when the scenario loads, so a run
+ * never starts work it cannot finish; they bound modelled quantities, never measured memory.
+ */
+export const LIMITS = {
+  /** Bytes of one write/usb_host step (64 MiB). */
+  stepBytes: 64 * 1024 * 1024,
+  /** Frames of one run_script step. */
+  frames: 10_000,
+  /** Milliseconds of one sleep or interval (one day). */
+  millis: 86_400_000,
+  /** Cut points named by a sweep (logSpaced N, or a list). */
+  cuts: 100_000,
+  /** Seeds per randomised policy. */
+  seeds: 64,
+  /** Torn variants per cut; sectors and bytes of a tear (bytes within one 4096-byte sector at most). */
+  tornVariants: 16,
+  tornSectors: 1024,
+  tornBytes: 4095,
+  /** States a sampled sweep may check. */
+  sample: 1_000_000,
+  /** Steps of one scenario. */
+  steps: 10_000,
+} as const;
+
 const tornSchema = z.union(
-  [z.literal("none"), z.strictObject({ sectors: z.int().min(1) }), z.strictObject({ bytes: z.int().min(1) })],
+  [
+    z.literal("none"),
+    z.strictObject({ sectors: z.int().min(1).max(LIMITS.tornSectors) }),
+    z.strictObject({ bytes: z.int().min(1).max(LIMITS.tornBytes) }),
+  ],
   { error: "expected none, { sectors: n } or { bytes: n }" },
 );
 /** How the write at the cut point is torn: not at all, after n sectors, or after n bytes. */
 export type TornVariant = z.infer<typeof tornSchema>;
 
 const cutsSchema = z.union(
-  [z.enum(CUT_KINDS), z.strictObject({ logSpaced: z.int().min(1) }), z.array(nonNegInt).min(1)],
+  [
+    z.enum(CUT_KINDS),
+    z.strictObject({ logSpaced: z.int().min(1).max(LIMITS.cuts) }),
+    z.array(nonNegInt).min(1).max(LIMITS.cuts),
+  ],
   { error: `expected one of ${CUT_KINDS.join(", ")}, { logSpaced: N } or a list of write indexes` },
 );
 export type CutSelection = z.infer<typeof cutsSchema>;
 
 const sweepSchema = z.strictObject({
   cuts: cutsSchema.default("every-write"),
-  torn: z.array(tornSchema).min(1).default(["none"]),
+  torn: z.array(tornSchema).min(1).max(LIMITS.tornVariants).default(["none"]),
   policies: z.array(z.enum(UNSYNCED_POLICIES)).min(1).default(["persist-all", "drop-all"]),
   /** Seeds of the randomised policies (random-subset, reorder) and garbage fills: one state per seed. */
-  seeds: z.array(nonNegInt).min(1).optional(),
-  sample: z.int().min(1).optional(),
+  seeds: z.array(nonNegInt).min(1).max(LIMITS.seeds).optional(),
+  sample: z.int().min(1).max(LIMITS.sample).optional(),
 });
 /** Which crash states a sweep checks: cut points × torn variants × unsynced-write policies. */
 export type SweepPlan = z.infer<typeof sweepSchema>;
@@ -186,7 +219,7 @@ export function scenarioSchemaFor(profile: AnyDeviceProfile | undefined) {
     card: cardSchema.default({ preset: "test-64m", format: "micropython" }),
     pipeline: profile ? z.enum(profile.pipelines).default(profile.pipelines[0]) : z.string().default(""),
     seed: z.int().min(0).max(0xffffffff).default(1),
-    steps: z.array(z.unknown()).min(1, "expected at least one step"),
+    steps: z.array(z.unknown()).min(1, "expected at least one step").max(LIMITS.steps),
     faults: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),
     expect: expectSchema.default({}),
     sweep: sweepSchema.optional(),
@@ -217,6 +250,8 @@ export type Scenario = Omit<ScenarioFields, "steps" | "faults" | "expect" | "dev
   file: string;
   /** Directory of the scenario file: scenario data (key files) resolve against it; never in results. */
   dir: string;
+  /** Line and column of a field, for problems found after loading (a sweep plan the run cannot take). */
+  locate?: (path: readonly (string | number)[]) => { line: number; col: number };
 };
 
 /**

@@ -11,7 +11,8 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { z } from "zod";
-import { LineCounter, parseDocument } from "yaml";
+import { isAlias, isMap, isPair, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Node as YamlNode } from "yaml";
 import { getProfile, profileNames } from "../src/profiles/index.ts";
 import { describeZodIssues, received, type PathSeg } from "../src/input/index.ts";
 import { stepAllowsBare, vocabularyOf, type StepVocabulary } from "./steps.ts";
@@ -31,6 +32,46 @@ import { Locator } from "./yaml-locator.ts";
 import type { DeviceConfig } from "../src/profiles/index.ts";
 
 export * from "./scenario-fields.ts";
+
+/** Largest scenario file, bytes. */
+export const MAX_SCENARIO_BYTES = 1024 * 1024;
+/** Deepest YAML nesting a scenario may have. */
+export const MAX_YAML_DEPTH = 64;
+/** Most alias uses (`*name`) a scenario's YAML may expand. */
+export const MAX_YAML_ALIASES = 100;
+
+/** The first node deeper than `limit` (iterative: deep input must not exhaust the stack). */
+function deeperThan(root: unknown, limit: number): YamlNode | undefined {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [n, d] = stack.pop()!;
+    if (isMap(n) || isSeq(n)) {
+      if (d >= limit) return n as YamlNode;
+      for (const item of n.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push([item.key, d + 1]);
+          stack.push([item.value, d + 1]);
+        } else stack.push([item, d + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The first alias node, for locating alias errors. */
+function firstAlias(root: unknown): YamlNode | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const n = stack.pop();
+    if (isAlias(n)) return n as YamlNode;
+    if (isMap(n) || isSeq(n))
+      for (const item of n.items as unknown[]) {
+        if (isPair(item)) stack.push(item.value, item.key);
+        else stack.push(item);
+      }
+  }
+  return undefined;
+}
 export * from "./scenario-files.ts";
 import { scenarioPath } from "./scenario-files.ts";
 
@@ -139,8 +180,25 @@ function parseStep(
  * must equal the file's base name without `.yaml`). Throws {@link ScenarioError}.
  */
 export function parseScenario(text: string, file: string, options: ParseOptions = {}): Scenario {
+  if (text.length > MAX_SCENARIO_BYTES)
+    throw new ScenarioError(file, [
+      {
+        line: 1,
+        col: 1,
+        path: [],
+        message: `the file is ${text.length} bytes; a scenario is at most ${MAX_SCENARIO_BYTES}`,
+      },
+    ]);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ScenarioError(file, [
+      { line: 1, col: 1, path: [], message: `YAML nested too deeply to parse` },
+    ]);
+  }
   const loc = new Locator(doc, lines);
   if (doc.errors.length > 0)
     throw new ScenarioError(
@@ -148,10 +206,35 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
       doc.errors.map((e) => ({
         ...loc.at(e.pos[0]),
         path: [],
-        message: `YAML: ${e.message.split("\n")[0]}`,
+        message: /Maximum call stack/.test(e.message)
+          ? `YAML nested too deeply to parse`
+          : `YAML: ${e.message.split("\n")[0]}`,
       })),
     );
-  const input: unknown = doc.toJS({ maxAliasCount: 100 });
+  const deep = deeperThan(doc.contents, MAX_YAML_DEPTH);
+  if (deep)
+    throw new ScenarioError(file, [
+      {
+        ...loc.at(deep.range?.[0] ?? 0),
+        path: [],
+        message: `YAML nested deeper than ${MAX_YAML_DEPTH} levels`,
+      },
+    ]);
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    // npm yaml reports unresolved aliases and alias expansion past maxAliasCount as ReferenceError.
+    if (!(e instanceof ReferenceError)) throw e;
+    const alias = firstAlias(doc.contents);
+    throw new ScenarioError(file, [
+      {
+        ...loc.at(alias?.range?.[0] ?? 0),
+        path: [],
+        message: `YAML: ${e.message.startsWith("Excessive") ? `aliases expand to too much (at most ${MAX_YAML_ALIASES} alias uses)` : e.message}`,
+      },
+    ]);
+  }
   if (input === null || typeof input !== "object" || Array.isArray(input))
     throw new ScenarioError(file, [
       { line: 1, col: 1, path: [], message: "expected a map of scenario fields" },
@@ -257,6 +340,10 @@ export function parseScenario(text: string, file: string, options: ParseOptions 
     },
     file,
     dir: options.dir ?? CATALOGUE_DIR,
+    locate: (path) => {
+      const at = loc.issue(path, "");
+      return { line: at.line, col: at.col };
+    },
   };
 }
 

@@ -12,7 +12,9 @@ import { z } from "zod";
 import {
   exactlyOne,
   noArgs,
+  stepBytes,
   stepCount as count,
+  stepMillis,
   stepName as name,
   stepPath as path,
   type AnyDeviceProfile,
@@ -63,7 +65,7 @@ export const COMMON_STEPS = {
       .strictObject({
         handle,
         data: z.string().optional(),
-        bytes: count.optional(),
+        bytes: stepBytes.optional(),
         hex: z
           .string()
           .regex(/^(?:[0-9a-fA-F]{2})*$/, "expected an even number of hex digits")
@@ -89,7 +91,7 @@ export const COMMON_STEPS = {
   listdir: { args: z.strictObject({ path: path.optional() }), doc: "os.listdir(path) (default the cwd)." },
   os_sync: { args: noArgs, doc: "os.sync(): ioctl(3) on each mounted block device (flushes no open file)." },
   sleep: {
-    args: z.strictObject({ ms: count }),
+    args: z.strictObject({ ms: stepMillis }),
     doc: "utime.sleep_ms(ms); USB mass-storage work runs meanwhile.",
   },
   mark: {
@@ -111,7 +113,7 @@ export const COMMON_STEPS = {
       .strictObject({
         op: z.enum(["list", "copy_out", "delete", "write"]),
         path: path.optional(),
-        bytes: count.optional(),
+        bytes: stepBytes.optional(),
       })
       .superRefine((v, ctx) => {
         if (v.op !== "list" && v.path === undefined)

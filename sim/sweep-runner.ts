@@ -23,6 +23,7 @@ import {
 import { CrashPointError } from "../src/faults/index.ts";
 import { PROFILE_READERS_MODULE } from "../src/profiles/profile-readers.ts";
 import { RecordingStack } from "../src/stack/index.ts";
+import { InputError } from "../src/input/index.ts";
 import { fsckFindings } from "./oracle.ts";
 import { ReplayIdError, type ReplayResult, type SweepRunner } from "./runner.ts";
 import type { FileExpectation, Scenario } from "./scenario-schema.ts";
@@ -65,54 +66,95 @@ function readersOf(scenario: Scenario, seed: number) {
   return profileOf(scenario).readers(scenario.device, profileContext(scenario, seed));
 }
 
+/**
+ * A sweep plan the recorded run cannot take (nothing to cut, a cut past the last write, no such mark,
+ * a tear wider than a sector) is bad input: the engine's field becomes the scenario's `sweep.` field,
+ * located in the file.
+ */
+function planError(scenario: Scenario, e: CrashPointError | CrashSpecError): InputError {
+  const field = e.field.replace(/^spec\./, "").replace(/^cuts\.writes/, "cuts");
+  const segs =
+    field === "log" ? [] : (field.match(/[^.[\]]+/g) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const path = ["sweep", ...segs];
+  const message = e.message.slice(e.field.length + 2);
+  const at = scenario.locate?.(path) ?? scenario.locate?.(["sweep"]);
+  return new InputError(scenario.file, [
+    {
+      path,
+      message:
+        field === "log"
+          ? `${message} (a sweep cuts the steps before the first cut_power or reboot: they write nothing)`
+          : message,
+      ...(at && { line: at.line, col: at.col }),
+    },
+  ]);
+}
+
 export const simulatedSweepRunner: SweepRunner = {
   async run(scenario, options) {
-    const rec = await recordScenario(scenario, options.seed);
-    const profile = profileOf(scenario);
-    const result = await runSweep(rec, {
-      spec: options.spec,
-      readers: readersOf(scenario, options.seed),
-      readersModule: {
-        url: PROFILE_READERS_MODULE,
-        exportName: "readers",
-        args: [profile.name, scenario.device, profileContext(scenario, options.seed)],
-      },
-      runtime: await fatDriver(),
-      fsck: true,
-      ...(options.plan.sample !== undefined && { sample: options.plan.sample }),
-      ...(options.shard && { shard: options.shard }),
-      ...(options.workers !== undefined && { workers: options.workers }),
-      ...(options.onProgress && { onProgress: options.onProgress }),
-    });
-    return sweepPartialOf(result);
+    try {
+      return await sweep(scenario, options);
+    } catch (e) {
+      if (e instanceof CrashPointError || e instanceof CrashSpecError) throw planError(scenario, e);
+      throw e;
+    }
   },
 
   async replay(scenario, replayId, options): Promise<ReplayResult> {
-    const rec = await recordScenario(scenario, options.seed);
-    let state;
-    try {
-      state = await replayState(rec, replayId, {
-        readers: readersOf(scenario, options.seed),
-        runtime: await fatDriver(),
-        fsck: false,
-      });
-    } catch (e) {
-      if (e instanceof CrashSpecError || e instanceof CrashPointError) throw new ReplayIdError(e.message);
-      throw e;
-    }
-    const device = rebuildState(rec, replayId).device;
-    const files: Record<string, FileExpectation> = {};
-    for (const f of state.files) files[f.path] = f.class;
-    const findings = fsckFindings(device).map(({ kind, message }) => ({ kind, message }));
-    return {
-      replayId,
-      cut: state.cut,
-      policy: state.policy,
-      torn: state.torn,
-      class: state.class,
-      files,
-      fsck: findings,
-      ...(options.wantCardImage && { cardImage: readAll(device) }),
-    };
+    return replay(scenario, replayId, options);
   },
 };
+
+async function sweep(scenario: Scenario, options: Parameters<SweepRunner["run"]>[1]) {
+  const rec = await recordScenario(scenario, options.seed);
+  const profile = profileOf(scenario);
+  const result = await runSweep(rec, {
+    spec: options.spec,
+    readers: readersOf(scenario, options.seed),
+    readersModule: {
+      url: PROFILE_READERS_MODULE,
+      exportName: "readers",
+      args: [profile.name, scenario.device, profileContext(scenario, options.seed)],
+    },
+    runtime: await fatDriver(),
+    fsck: true,
+    ...(options.plan.sample !== undefined && { sample: options.plan.sample }),
+    ...(options.shard && { shard: options.shard }),
+    ...(options.workers !== undefined && { workers: options.workers }),
+    ...(options.onProgress && { onProgress: options.onProgress }),
+  });
+  return sweepPartialOf(result);
+}
+
+async function replay(
+  scenario: Scenario,
+  replayId: string,
+  options: Parameters<SweepRunner["replay"]>[2],
+): Promise<ReplayResult> {
+  const rec = await recordScenario(scenario, options.seed);
+  let state;
+  try {
+    state = await replayState(rec, replayId, {
+      readers: readersOf(scenario, options.seed),
+      runtime: await fatDriver(),
+      fsck: false,
+    });
+  } catch (e) {
+    if (e instanceof CrashSpecError || e instanceof CrashPointError) throw new ReplayIdError(e.message);
+    throw e;
+  }
+  const device = rebuildState(rec, replayId).device;
+  const files: Record<string, FileExpectation> = {};
+  for (const f of state.files) files[f.path] = f.class;
+  const findings = fsckFindings(device).map(({ kind, message }) => ({ kind, message }));
+  return {
+    replayId,
+    cut: state.cut,
+    policy: state.policy,
+    torn: state.torn,
+    class: state.class,
+    files,
+    fsck: findings,
+    ...(options.wantCardImage && { cardImage: readAll(device) }),
+  };
+}

@@ -10,7 +10,13 @@
 import type { BlockDevice } from "../src/block/index.ts";
 import type { FileHistory } from "../src/crash/index.ts";
 import type { Step, TargetCapability } from "../src/profiles/index.ts";
-import type { RunTrace } from "./runner.ts";
+import type { TraceHeaderInput, WriteLog } from "../src/trace/index.ts";
+
+/** A run's block log and the `cardsim-trace/1` header fields the target knows. */
+export interface RunTrace {
+  log: WriteLog;
+  header: Omit<TraceHeaderInput, "data">;
+}
 
 export type { Step, TargetCapability } from "../src/profiles/index.ts";
 

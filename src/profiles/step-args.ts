@@ -7,6 +7,13 @@ export const stepName = z
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "expected a name of letters, digits, _ and -");
 export const stepPath = z.string().min(1, "expected a non-empty path");
 export const stepCount = z.int().min(0);
+/** Bytes of one step's data: at most 64 MiB (sim/scenario-fields.ts LIMITS). */
+export const stepBytes = z
+  .int()
+  .min(0)
+  .max(64 * 1024 * 1024);
+/** Milliseconds of one sleep or interval: at most one day. */
+export const stepMillis = z.int().min(0).max(86_400_000);
 export const noArgs = z.strictObject({});
 
 /** A refinement: exactly one of `keys` is given. */

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { StepSpec } from "../profile.ts";
-import { stepCount, stepName, stepPath } from "../step-args.ts";
+import { stepMillis, stepName, stepPath } from "../step-args.ts";
 
 export const OPENMV_STEPS = {
   capture: {
@@ -38,8 +38,8 @@ export const OPENMV_STEPS = {
   run_script: {
     args: z.strictObject({
       script: z.enum(["main", "test1", "test2"]),
-      frames: z.int().min(1).optional(),
-      intervalMs: stepCount.optional(),
+      frames: z.int().min(1).max(10_000).optional(),
+      intervalMs: stepMillis.optional(),
     }),
     doc: "Run one of the reporter's scripts (main.py, test1.py, test2.py) for n frames.",
   },
