@@ -46,7 +46,7 @@ function deeperThan(root: unknown, limit: number): YamlNode | undefined {
   while (stack.length) {
     const [n, d] = stack.pop()!;
     if (isMap(n) || isSeq(n)) {
-      if (d >= limit) return n as YamlNode;
+      if (d >= limit) return n;
       for (const item of n.items as unknown[]) {
         if (isPair(item)) {
           stack.push([item.key, d + 1]);
@@ -63,7 +63,7 @@ function firstAlias(root: unknown): YamlNode | undefined {
   const stack: unknown[] = [root];
   while (stack.length) {
     const n = stack.pop();
-    if (isAlias(n)) return n as YamlNode;
+    if (isAlias(n)) return n;
     if (isMap(n) || isSeq(n))
       for (const item of n.items as unknown[]) {
         if (isPair(item)) stack.push(item.value, item.key);

@@ -31,11 +31,7 @@ export class MkfsError extends Error {
  * FatFs (ff.c f_mkfs) derives the FAT12/16 sub-type from the cluster count, so a requested FAT12 or
  * FAT16 is obtained by choosing the cluster size (au_size); FAT32 uses FM_FAT32.
  */
-export function mkfsParams(
-  sectors: number,
-  sectorSize: number,
-  options: MkfsOptions,
-): MkfsParams {
+export function mkfsParams(sectors: number, sectorSize: number, options: MkfsOptions): MkfsParams {
   const n_fat = options.fats;
   if (n_fat !== 1 && n_fat !== 2) throw new MkfsError(`fats must be 1 or 2, got ${String(n_fat)}`);
   const bytes = sectors * sectorSize;
