@@ -165,4 +165,24 @@ export default tseslint.config(
     rules: { "no-restricted-syntax": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },
   ...layerRules,
+  {
+    // ts-fatfs is our own engine: it never leans on js-fatfs, its differential oracle (issue 9). Kept
+    // after layerRules because this block replaces src/fat's no-restricted-imports for these files.
+    files: ["src/fat/ts-fatfs/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            ...layerPatterns(LAYERS.find((l) => l.dir === "fat")),
+            {
+              regex: "(^|/)js-fatfs($|-engine|/)|^\\.\\.(/index(\\.ts)?)?$",
+              message: "ts-fatfs is independent of js-fatfs, its differential oracle (issue 9).",
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,0 +1,50 @@
+/**
+ * `npm run fuzz -- <campaign> [--count N] [--seed S]`: the project's fuzz campaigns.
+ *
+ * - `fat`: seeded random workloads on ts-fatfs in its oracle mode (per-file window, R0.15, FatRuntime
+ *   glue) and on js-fatfs side by side; every device call, result and final image must be equal.
+ *   Default 10,000 workloads. Prints the count, the equal count and the coverage table; exit 1 on any
+ *   divergence.
+ */
+import { FatRuntime } from "../src/fat/js-fatfs-engine.ts";
+import { coverageTable, runCampaign } from "../src/fat/differential/campaign.ts";
+import { JS_FATFS_ORACLE, TsFatfsDriver } from "../src/fat/ts-fatfs/index.ts";
+import { VirtualClock } from "../src/clock/index.ts";
+
+const args = process.argv.slice(2);
+const name = args.find((a) => !a.startsWith("--"));
+const opt = (flag: string, dflt: number): number => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+
+const campaigns: Record<string, () => Promise<number>> = {
+  async fat() {
+    const count = opt("--count", 10_000);
+    const seed = opt("--seed", 1);
+    const js = await FatRuntime.load(new VirtualClock());
+    const t0 = performance.now();
+    const report = runCampaign(
+      (clock) => {
+        js.clock = clock;
+        return [js, new TsFatfsDriver(JS_FATFS_ORACLE, clock)];
+      },
+      count,
+      seed,
+    );
+    const secs = (performance.now() - t0) / 1000;
+    console.log(`fat: ${report.workloads} workloads from seed ${seed} in ${secs.toFixed(1)} s`);
+    console.log(
+      `fat: ${report.equal} / ${report.workloads} equal to js-fatfs (${((100 * report.equal) / report.workloads).toFixed(2)}%)`,
+    );
+    console.log(coverageTable(report));
+    for (const d of report.divergences) console.log(`DIVERGENCE ${d}`);
+    return report.equal === report.workloads ? 0 : 1;
+  },
+};
+
+if (!name || !(name in campaigns)) {
+  console.error(`usage: npm run fuzz -- <${Object.keys(campaigns).join("|")}> [--count N] [--seed S]`);
+  process.exit(2);
+}
+process.exit(await campaigns[name]());
