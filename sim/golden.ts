@@ -334,6 +334,8 @@ export type GoldenStatus =
   | { state: "mismatch"; file: string; diff: string }
   | { state: "missing"; file: string }
   | { state: "updated"; file: string }
+  /** No golden existed: this run was recorded as the golden (outside CI, as snapshot tools do). */
+  | { state: "recorded"; file: string }
   | { state: "skipped"; reason: string };
 
 /** Compares `result` with a parsed golden; `display` names the golden in the diff header. */

@@ -144,8 +144,14 @@ export function formatGolden(g: GoldenStatus): string[] {
       return [`golden: match (${g.file})`];
     case "updated":
       return [`golden: updated ${g.file}`];
+    case "recorded":
+      return [
+        `golden: recorded ${g.file} (it did not exist; review it and commit it; under CI a missing golden fails)`,
+      ];
     case "missing":
-      return [`golden: MISSING ${g.file} (create it with --update-golden)`];
+      return [
+        `golden: MISSING ${g.file} (CI is set, so it was not recorded: create it with --update-golden)`,
+      ];
     case "skipped":
       return [`golden: not compared (${g.reason})`];
     case "mismatch":

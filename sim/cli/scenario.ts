@@ -6,7 +6,7 @@
  * Nothing is written except the outputs asked for (--out, --junit, --save-card, --update-golden).
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ParseArgsConfig } from "node:util";
@@ -47,6 +47,8 @@ export interface CliEnv {
   nowMillis: () => number;
   /** Import sim/simulated-target.ts when present (default true). */
   loadPlugins: boolean;
+  /** Running under CI (`CI` set): a missing golden fails instead of being recorded. */
+  ci: boolean;
 }
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -62,6 +64,7 @@ function defaultEnv(): CliEnv {
     // UI only (progress ETA); results never see the host clock.
     nowMillis: () => Number(process.hrtime.bigint() / 1_000_000n),
     loadPlugins: true,
+    ci: Boolean(process.env["CI"]),
   };
 }
 
@@ -245,8 +248,8 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       env.stdout(SCENARIO_USAGE);
       return 0;
     }
-    const scenarioDir = resolve(env.cwd, values.scenarios ?? join(REPO_ROOT, "scenarios"));
-    const goldenDir = resolve(env.cwd, values.golden ?? join(REPO_ROOT, "golden"));
+    let scenarioDir = resolve(env.cwd, values.scenarios ?? join(REPO_ROOT, "scenarios"));
+    let goldenDir = resolve(env.cwd, values.golden ?? join(REPO_ROOT, "golden"));
     if (env.loadPlugins) await loadTargetPlugins();
     const validateFaults = getFaultValidator();
     const parseOptions = (name: string) => ({
@@ -287,7 +290,15 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       throw new UsageError(
         `${positionals.length ? "expected one scenario name" : "missing scenario name"}\n${SCENARIO_USAGE}`,
       );
-    const name = positionals[0];
+    // A path (`./dir/x.yaml`) runs that file; a name looks in --scenarios.
+    const asPath = /\.ya?ml$/.test(positionals[0]) || positionals[0].includes("/");
+    const name = asPath ? basename(positionals[0]).replace(/\.ya?ml$/, "") : positionals[0];
+    if (asPath) {
+      if (values.scenarios !== undefined)
+        throw new UsageError("give a scenario path or --scenarios DIR with a name, not both");
+      scenarioDir = resolve(env.cwd, dirname(positionals[0]));
+      if (values.golden === undefined) goldenDir = join(scenarioDir, "golden");
+    }
     const seed = intFlag("seed", values.seed, 0, 0xffffffff);
     const sample = intFlag("sample", values.sample, 1);
     const workers = intFlag("workers", values.workers, 1, 64);
@@ -310,6 +321,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         throw new UnknownScenarioError(name, shown(env.cwd, scenarioDir), e.suggestions);
       throw e;
     }
+    if (sample !== undefined && !values.sweep && !shard && !scenario.sweep)
+      throw new UsageError(
+        `--sample: scenario '${name}' does not sweep (it has no sweep block): add --sweep`,
+      );
     const targetName = values.target ?? "sim";
     let registration = getTarget(targetName);
     if (targetName === "board" && values.port !== undefined)
@@ -370,14 +385,14 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
 
     let status: GoldenStatus;
     if (notCanonical) status = { state: "skipped", reason: notCanonical };
-    else if (values["update-golden"]) {
+    else if (values["update-golden"] || (!golden && !env.ci)) {
       try {
         mkdirSync(dirname(goldenFile), { recursive: true });
-        writeFileSync(goldenFile, goldenText(result));
       } catch (e) {
         throw new UsageError(`cannot write ${goldenShown}: ${(e as Error).message}`);
       }
-      status = { state: "updated", file: goldenShown };
+      writeOutput(env, goldenFile, goldenText(result));
+      status = { state: values["update-golden"] ? "updated" : "recorded", file: goldenShown };
     } else if (!golden) status = { state: "missing", file: goldenShown };
     else
       status = compareGolden(

@@ -91,6 +91,7 @@ async function cli(args: string[], env: Partial<CliEnv> = {}, main = scenarioMai
     cwd: root,
     loadPlugins: false,
     nowMillis: () => 0,
+    ci: true,
     ...env,
   });
   return { code, out, err };
@@ -133,10 +134,36 @@ beforeEach(() => {
 });
 
 describe("cardsim scenario: goldens and exit codes", () => {
+  it("outside CI a missing golden is recorded from the run (exit 0) and then compared", async () => {
+    const first = await cli(["clean-run", ...dirs], { ci: false });
+    expect(first.code).toBe(0);
+    expect(first.out).toContain("golden: recorded golden/clean-run.json (it did not exist");
+    const again = await cli(["clean-run", ...dirs], { ci: false });
+    expect(again.out).toContain("golden: match (golden/clean-run.json)");
+    expect(tree().filter((f) => f.startsWith("golden/"))).toHaveLength(1);
+  });
+
+  it("runs a scenario given by path, with its golden beside it in golden/", async () => {
+    const r = await cli(["./scenarios/clean-run.yaml"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("golden: MISSING scenarios/golden/clean-run.json");
+    expect(r.out).toMatch(/^scenario clean-run /m);
+    const both = await cli(["./scenarios/clean-run.yaml", "--scenarios", "scenarios"]);
+    expect(both.code).toBe(2);
+  });
+
+  it("a flag that does nothing in this mode is an error: --sample on a scenario that does not sweep", async () => {
+    const r = await run("clean-run", "--sample", "3");
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--sample: scenario 'clean-run' does not sweep (it has no sweep block): add --sweep");
+  });
+
   it("creates a golden with --update-golden, then passes against it (exit 0)", async () => {
     const first = await run("clean-run");
     expect(first.code).toBe(1);
-    expect(first.out).toContain("golden: MISSING golden/clean-run.json (create it with --update-golden)");
+    expect(first.out).toContain(
+      "golden: MISSING golden/clean-run.json (CI is set, so it was not recorded: create it with --update-golden)",
+    );
 
     const upd = await run("clean-run", "--update-golden");
     expect(upd.code).toBe(0);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { profileNames } from "../../src/profiles/index.ts";
 import { profilesMain } from "../../sim/cli/profiles.ts";
 import { scenarioMain } from "../../sim/cli/scenario.ts";
 
@@ -55,7 +56,7 @@ describe("bad device input through the CLI", () => {
     const r = await run("pr", scenario("pr", '{ profile: teensy, firmware: "1" }'));
     expect(r.code).toBe(2);
     expect(r.err).toContain(
-      "pr.yaml:3:20: device.profile: unknown profile 'teensy'; expected one of openmv-rt1062",
+      `pr.yaml:3:20: device.profile: unknown profile 'teensy'; expected one of ${profileNames().join(", ")}`,
     );
   });
 

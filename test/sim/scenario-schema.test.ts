@@ -7,7 +7,7 @@ import {
   ScenarioError,
 } from "../../sim/scenario-schema.ts";
 import { stepVocabulary, vocabularyOf } from "../../sim/steps.ts";
-import { getProfile } from "../../src/profiles/index.ts";
+import { getProfile, profileNames } from "../../src/profiles/index.ts";
 
 const STEP_OPS = Object.keys(vocabularyOf(getProfile("openmv-rt1062")!));
 
@@ -69,7 +69,7 @@ expect:
       `name: x\ndescription: d\ndevice: { profile: gopro, firmware: "1" }\nsteps:\n  - boot\n`,
     );
     expect(profile).toEqual([
-      "scenarios/x.yaml:3:20: device.profile: unknown profile 'gopro'; expected one of openmv-rt1062",
+      `scenarios/x.yaml:3:20: device.profile: unknown profile 'gopro'; expected one of ${profileNames().join(", ")}`,
     ]);
     const preset = errorsOf(`${HEAD}card: { preset: sdxc-1t }\nsteps:\n  - boot\n`);
     expect(preset).toEqual([
