@@ -18,6 +18,7 @@ import {
   UnknownScenarioError,
 } from "../scenario-schema.ts";
 import { formatStepVocabulary, vocabularyOf } from "../steps.ts";
+import { scenarioJsonSchema } from "../scenario-json-schema.ts";
 import { getProfile, profileNames } from "../../src/profiles/index.ts";
 import { InputError } from "../../src/input/index.ts";
 import { writeTraceFile } from "../../src/trace/index.ts";
@@ -69,7 +70,7 @@ function defaultEnv(): CliEnv {
 }
 
 const SCENARIO_USAGE = `usage: cardsim scenario NAME [options]
-       cardsim scenario --list | --list-steps [--profile NAME]
+       cardsim scenario --list | --list-steps [--profile NAME] | --schema [--profile NAME]
 
 options:
   --seed N            override the scenario's seed (the golden is then not compared)
@@ -238,6 +239,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         golden: { type: "string" },
         list: { type: "boolean" },
         "list-steps": { type: "boolean" },
+        schema: { type: "boolean" },
         profile: { type: "string" },
         workers: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -257,6 +259,16 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       displayFile: shown(env.cwd, join(scenarioDir, `${name}.yaml`)),
     });
 
+    if (values.schema) {
+      const profileName = values.profile ?? DEFAULT_PROFILE;
+      const profile = getProfile(profileName);
+      if (!profile)
+        throw new UsageError(
+          `--profile: no profile '${profileName}'; expected one of ${profileNames().join(", ")}`,
+        );
+      env.stdout(`${JSON.stringify(scenarioJsonSchema(profile), null, 2)}\n`);
+      return 0;
+    }
     if (values["list-steps"]) {
       const profileName = values.profile ?? DEFAULT_PROFILE;
       const profile = getProfile(profileName);
