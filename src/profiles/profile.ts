@@ -147,6 +147,46 @@ export interface DeviceProfile<Config extends { profile: string; firmware: strin
   simulate(stack: StorageStack, config: Config, ctx: ProfileContext): DeviceSession;
   /** Used by the serial board target; absent when the device has no on-board agent. */
   readonly boardCodec?: BoardCodec<Config>;
+  /**
+   * The device as a process behind a pty speaking its own serial protocol
+   * (`cardsim virtual-board --profile NAME`); absent when the CLI's default board serves it.
+   */
+  readonly virtualDevice?: (options: VirtualDeviceOptions) => Promise<VirtualDevicePty>;
+  /** Renderers of the device's file kinds by extension (`.pov`), for `cardsim <kind> show`. */
+  readonly filePreviews?: Readonly<Record<string, (bytes: Uint8Array, name: string) => FilePreview>>;
+}
+
+/** Options of {@link DeviceProfile.virtualDevice} (the `cardsim virtual-board` flags). */
+export interface VirtualDeviceOptions {
+  /** Make PATH a symlink to the pty. */
+  link?: string;
+  firmware?: string;
+  /** Start from this card image (read only unless {@link cardWritable}). */
+  card?: string;
+  cardWritable?: boolean;
+  /** A fault plan file (YAML/JSON) applied to the card. */
+  faults?: string;
+  seed?: number;
+  /** Write the whole card image here when the device stops. */
+  saveCard?: string;
+  /** How long to wait for the device to come up, ms. */
+  startTimeoutMs?: number;
+}
+
+/** A virtual device running behind a pty. */
+export interface VirtualDevicePty {
+  readonly path: string;
+  /** The device process's pid (SIGUSR1: power switch). */
+  readonly pid: number;
+  powerCycle(): void;
+  stop(): Promise<void>;
+  readonly exited: Promise<void>;
+}
+
+/** What a file renderer shows: lines of text and, when it draws, a PNG. */
+export interface FilePreview {
+  readonly summary: readonly string[];
+  readonly png?: Uint8Array;
 }
 
 /** The fields every `device:` block has. */
