@@ -1,0 +1,36 @@
+/**
+ * The `device:` block of a teensy41-pov scenario: the firmware's storage settings (README.md of
+ * src/pov settles the defaults) and the card the poi finds in its slot.
+ */
+import { z } from "zod";
+import { FAT_DRIVER_KINDS } from "../../fat/drivers.ts";
+import { DEFAULT_DISPLAY_BUFFER_BYTES } from "../../pov/index.ts";
+
+/**
+ * Firmware releases modelled. `1.0` is the seed's design (seed 002's `sd_storage` as documented): the
+ * only one so far; the scenario's `pipeline:` picks as-designed or hardened storage.
+ */
+export const TEENSY_FIRMWARE_VERSIONS = ["1.0"] as const;
+
+export const teensyDeviceSchema = z.strictObject({
+  profile: z.literal("teensy41-pov"),
+  firmware: z.enum(TEENSY_FIRMWARE_VERSIONS),
+  /** `SD_IMAGE_DIR` (default `/poi_images`; the seed's API comment says `/images`). */
+  imageDir: z.enum(["/poi_images", "/images"]).default("/poi_images"),
+  /** `MAX_SD_FILES`. */
+  maxFiles: z.int().min(1).max(255).default(10),
+  /** `SD_CACHE_SIZE`. */
+  cacheSize: z.int().min(0).max(16).default(2),
+  /** The POV engine's display buffer, bytes (default 360×32×3). */
+  displayBufferBytes: z
+    .int()
+    .min(3)
+    .max(16 * 1024 * 1024)
+    .default(DEFAULT_DISPLAY_BUFFER_BYTES),
+  /** The card's file system: `exfat` puts an exFAT boot sector on the card (SDXC cards ship so). */
+  cardFilesystem: z.enum(["fat", "exfat"]).default("fat"),
+  /** A FAT engine other than the stack's (the write order is the engine's: src/pov/README.md). */
+  fatEngine: z.enum(FAT_DRIVER_KINDS).optional(),
+});
+/** The parsed `device:` block. */
+export type TeensyDeviceConfig = z.infer<typeof teensyDeviceSchema>;
