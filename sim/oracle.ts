@@ -7,7 +7,7 @@ import type { BlockDevice } from "../src/block/index.ts";
 import { classifyEndOfRun, type EndOfRunClass } from "../src/crash/index.ts";
 import { fsck } from "../src/fat/fsck.ts";
 import type { Scenario } from "./scenario-schema.ts";
-import { fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
+import { engineOf, fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
 import type { TargetEvidence } from "./target.ts";
 
 /** One fsck finding (src/fat fsck); `kind` is what `expect.fsck` lists (e.g. `lost-clusters`). */
@@ -42,7 +42,7 @@ export const cardOracle: RunOracle = {
   async classify(scenario, seed, evidence, paths) {
     const profile = profileOf(scenario);
     return classifyEndOfRun(evidence.card, evidence.files, paths, {
-      runtime: await fatDriver(),
+      runtime: await fatDriver(engineOf(scenario)),
       mountPoint: evidence.mountPoint,
       readers: profile.readers(scenario.device, profileContext(scenario, seed)),
     });

@@ -9,6 +9,7 @@ import type { TornSpec } from "../src/faults/cut-effects.ts";
 import { UNSYNCED_POLICIES } from "../src/faults/fault-plan.ts";
 import type { CrashSweepSpec } from "../src/faults/materialise.ts";
 import type { AnyDeviceProfile, DeviceConfig } from "../src/profiles/index.ts";
+import { FAT_DRIVER_KINDS } from "../src/fat/drivers.ts";
 import { InputError, type InputIssue } from "../src/input/index.ts";
 import type { Step } from "./target.ts";
 
@@ -218,6 +219,8 @@ export function scenarioSchemaFor(profile: AnyDeviceProfile | undefined) {
     device: profile ? profile.deviceSchema : deviceHead,
     card: cardSchema.default({ preset: "test-64m", format: "micropython" }),
     pipeline: profile ? z.enum(profile.pipelines).default(profile.pipelines[0]) : z.string().default(""),
+    /** The FAT engine (default: the profile's, which gives the device's write order). */
+    engine: z.enum(FAT_DRIVER_KINDS).optional(),
     seed: z.int().min(0).max(0xffffffff).default(1),
     steps: z.array(z.unknown()).min(1, "expected at least one step").max(LIMITS.steps),
     faults: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),

@@ -5,7 +5,7 @@
 import { generic32gSdhcConfig, tiny64mTestConfig, type SdCardConfig } from "../src/card/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import { parseFaultPlan, type FaultPlan } from "../src/faults/index.ts";
-import { loadFatDriver } from "../src/fat/drivers.ts";
+import { loadFatDriver, type FatDriverKind } from "../src/fat/drivers.ts";
 import type { FatDriver } from "../src/fat/fat-engine.ts";
 import { getProfile, type AnyDeviceProfile, type ProfileContext } from "../src/profiles/index.ts";
 import type { Scenario } from "./scenario-schema.ts";
@@ -16,11 +16,20 @@ export const CARD_PRESETS: Readonly<Record<string, SdCardConfig>> = {
   "sdhc-32g": generic32gSdhcConfig,
 };
 
-let sharedDriver: Promise<FatDriver> | undefined;
-/** One FAT driver per process, shared by every target (each boot frees its drives at halt). */
-export function fatDriver(): Promise<FatDriver> {
-  sharedDriver ??= loadFatDriver(new VirtualClock());
-  return sharedDriver;
+const sharedDrivers = new Map<FatDriverKind, Promise<FatDriver>>();
+/** One FAT driver of each kind per process, shared by every target (each boot frees its drives at halt). */
+export function fatDriver(kind: FatDriverKind = "js-fatfs"): Promise<FatDriver> {
+  let d = sharedDrivers.get(kind);
+  if (!d) {
+    d = loadFatDriver(new VirtualClock(), kind);
+    sharedDrivers.set(kind, d);
+  }
+  return d;
+}
+
+/** The FAT engine a scenario runs on: its `engine:`, else its profile's, else js-fatfs. */
+export function engineOf(scenario: Scenario): FatDriverKind {
+  return scenario.engine ?? profileOf(scenario).defaultEngine ?? "js-fatfs";
 }
 
 /** The scenario's profile (registered: the scenario loader checked it). */

@@ -16,7 +16,14 @@ import { SimulatedStack, type StorageStack } from "../src/stack/index.ts";
 import { PyException, type VfsFile } from "../src/vfs/index.ts";
 import { fsckFindings } from "./oracle.ts";
 import type { Scenario } from "./scenario-schema.ts";
-import { cardConfigOf, faultPlanOf, fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
+import {
+  cardConfigOf,
+  faultPlanOf,
+  engineOf,
+  fatDriver,
+  profileContext,
+  profileOf,
+} from "./scenario-profile.ts";
 import type {
   ScenarioTarget,
   Step,
@@ -59,7 +66,7 @@ export class SimulatedTarget implements ScenarioTarget {
     scenario: Scenario,
     options: { seed: number; trace?: boolean },
   ): Promise<SimulatedTarget> {
-    const fat = await fatDriver();
+    const fat = await fatDriver(engineOf(scenario));
     const profile = profileOf(scenario);
     const ctx = profileContext(scenario, options.seed);
     const stack = await SimulatedStack.create({

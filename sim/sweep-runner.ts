@@ -27,13 +27,13 @@ import { InputError } from "../src/input/index.ts";
 import { fsckFindings } from "./oracle.ts";
 import { ReplayIdError, type ReplayResult, type SweepRunner } from "./runner.ts";
 import type { FileExpectation, Scenario } from "./scenario-schema.ts";
-import { cardConfigOf, fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
+import { cardConfigOf, engineOf, fatDriver, profileContext, profileOf } from "./scenario-profile.ts";
 import { sweepPartialOf } from "./shard.ts";
 import { SimulatedTarget } from "./simulated-target.ts";
 
 /** Records the scenario's steps (up to the first cut_power or reboot) on a freshly provisioned card. */
 export async function recordScenario(scenario: Scenario, seed: number): Promise<Recording> {
-  const fat = await fatDriver();
+  const fat = await fatDriver(engineOf(scenario));
   const profile = profileOf(scenario);
   const ctx = profileContext(scenario, seed);
   const clock = new VirtualClock();
@@ -116,7 +116,7 @@ async function sweep(scenario: Scenario, options: Parameters<SweepRunner["run"]>
       exportName: "readers",
       args: [profile.name, scenario.device, profileContext(scenario, options.seed)],
     },
-    runtime: await fatDriver(),
+    runtime: await fatDriver(engineOf(scenario)),
     fsck: true,
     ...(options.plan.sample !== undefined && { sample: options.plan.sample }),
     ...(options.shard && { shard: options.shard }),
@@ -136,7 +136,7 @@ async function replay(
   try {
     state = await replayState(rec, replayId, {
       readers: readersOf(scenario, options.seed),
-      runtime: await fatDriver(),
+      runtime: await fatDriver(engineOf(scenario)),
       fsck: false,
     });
   } catch (e) {

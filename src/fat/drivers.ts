@@ -6,9 +6,16 @@
 import type { VirtualClock } from "../clock/virtual-clock.ts";
 import type { FatDriver } from "./fat-engine.ts";
 import { FatRuntime } from "./js-fatfs-engine.ts";
+import { JS_FATFS_ORACLE, OPENMV_FATFS, TsFatfsDriver } from "./ts-fatfs/index.ts";
 
-/** FAT implementations {@link loadFatDriver} can load. */
-export const FAT_DRIVER_KINDS = ["js-fatfs"] as const;
+/**
+ * FAT implementations {@link loadFatDriver} can load:
+ * - `js-fatfs`: ChaN FatFs R0.15 compiled to WASM (npm js-fatfs), FF_FS_TINY=0: the differential oracle;
+ * - `ts-fatfs`: cardsim's own engine as MicroPython builds FatFs for OpenMV (oofatfs R0.13c,
+ *   FF_FS_TINY=1: one sector window per volume, VfsFat's glue): the board's write order;
+ * - `ts-fatfs-per-file`: the own engine in js-fatfs's mode (per-file buffer, R0.15), equal to it op for op.
+ */
+export const FAT_DRIVER_KINDS = ["js-fatfs", "ts-fatfs", "ts-fatfs-per-file"] as const;
 export type FatDriverKind = (typeof FAT_DRIVER_KINDS)[number];
 
 /**
@@ -22,5 +29,9 @@ export async function loadFatDriver(
   switch (kind) {
     case "js-fatfs":
       return FatRuntime.load(clock);
+    case "ts-fatfs":
+      return new TsFatfsDriver(OPENMV_FATFS, clock);
+    case "ts-fatfs-per-file":
+      return new TsFatfsDriver(JS_FATFS_ORACLE, clock);
   }
 }

@@ -11,6 +11,7 @@ import type { BlockDevice } from "../block/block-device.ts";
 import type { ReaderRule } from "../crash/oracle.ts";
 import type { FaultPlan } from "../faults/fault-plan.ts";
 import type { FatDriver } from "../fat/fat-engine.ts";
+import type { FatDriverKind } from "../fat/drivers.ts";
 import type { SleepHookSource } from "../hosts/index.ts";
 import type { StorageStack } from "../stack/storage-stack.ts";
 import type { Vfs } from "../vfs/vfs.ts";
@@ -132,6 +133,8 @@ export interface DeviceProfile<Config extends { profile: string; firmware: strin
   readonly pipelines: readonly [string, ...string[]];
   /** Where the device mounts the card: file paths in scenarios and histories start with it. */
   readonly mountPoint: string;
+  /** The FAT engine that gives this device's write order (a scenario's `engine:` may choose another). */
+  readonly defaultEngine?: FatDriverKind;
   /** The outcome oracles: how the device's own code reads each kind of file back. */
   readers(config: Config, ctx: ProfileContext): ReaderRule[];
   /** Formats the card and puts the files the device expects on it, before the run (not logged). */

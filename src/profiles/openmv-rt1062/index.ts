@@ -76,6 +76,8 @@ export const openmvRt1062Profile: DeviceProfile<OpenMvDeviceConfig> = {
   steps: OPENMV_STEPS,
   pipelines: ["as-reported", "hardened"],
   mountPoint: "/sdcard",
+  // MicroPython's oofatfs (FatFs R0.13c, FF_FS_TINY=1): the board's own write order (DEVICE-FACTS).
+  defaultEngine: "ts-fatfs",
   readers: (_config, ctx) =>
     readerRules(pipelineByName(ctx.pipeline).name, defaultPrivateKey(ctx.scenarioDir)),
   provision,
