@@ -12,8 +12,11 @@ import {
   startVirtualBoardPty,
   VirtualBoardOptionError,
 } from "../../src/virtual-board/index.ts";
+import { InputError } from "../../src/input/index.ts";
+import { getProfile, profileNames, type VirtualDevicePty } from "../../src/profiles/index.ts";
 
-const USAGE = `usage: cardsim virtual-board [--link PATH] [--firmware V] [--card IMG] [--faults FILE] [--seed N] [--save-card IMG]
+const USAGE = `usage: cardsim virtual-board [--profile NAME] [--link PATH] [--firmware V] [--card IMG] [--faults FILE] [--seed N] [--save-card IMG]
+  --profile NAME   the device (default openmv-rt1062; teensy41-pov: the POV poi's ESP32 protocol)
   --link PATH      make PATH a symlink to the pty (e.g. /tmp/ttyVB0)
   --firmware V     OpenMV firmware to model (default 4.7.0)
   --card IMG       start from this card image (read only; --card-writable writes changes back at the end)
@@ -29,6 +32,7 @@ export async function virtualBoardMain(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       options: {
+        profile: { type: "string" },
         link: { type: "string" },
         firmware: { type: "string" },
         card: { type: "string" },
@@ -52,6 +56,7 @@ export async function virtualBoardMain(args: string[]): Promise<number> {
     process.stderr.write(`cardsim virtual-board: --seed: expected a non-negative integer, got '${v.seed}'\n`);
     return 2;
   }
+  if (v.profile !== undefined && v.profile !== "openmv-rt1062") return virtualDeviceMain(v.profile, v);
   let board;
   try {
     board = await startVirtualBoardPty({
@@ -73,6 +78,52 @@ export async function virtualBoardMain(args: string[]): Promise<number> {
   process.stdout.write(`${board.path}\npid ${board.pid}\n`);
   const unhook = forwardSignals(board);
   await board.exited;
+  unhook();
+  return 0;
+}
+
+/** `--profile NAME` for a device whose profile brings its own virtual device (src/profiles). */
+async function virtualDeviceMain(
+  name: string,
+  v: {
+    link?: string;
+    firmware?: string;
+    card?: string;
+    "card-writable"?: boolean;
+    faults?: string;
+    seed?: string;
+    "save-card"?: string;
+  },
+): Promise<number> {
+  const profile = getProfile(name);
+  if (!profile?.virtualDevice) {
+    const served = profileNames().filter((n) => n === "openmv-rt1062" || getProfile(n)?.virtualDevice);
+    process.stderr.write(
+      `cardsim virtual-board: --profile: ${profile ? `profile '${name}' has no virtual device` : `unknown profile '${name}'`}; expected one of ${served.join(", ")}\n`,
+    );
+    return 2;
+  }
+  let device: VirtualDevicePty;
+  try {
+    device = await profile.virtualDevice({
+      ...(v.link !== undefined && { link: resolve(v.link) }),
+      ...(v.firmware !== undefined && { firmware: v.firmware }),
+      ...(v.card !== undefined && { card: resolve(v.card) }),
+      ...(v["card-writable"] && { cardWritable: true }),
+      ...(v.faults !== undefined && { faults: resolve(v.faults) }),
+      ...(v.seed !== undefined && { seed: Number(v.seed) }),
+      ...(v["save-card"] !== undefined && { saveCard: resolve(v["save-card"]) }),
+    });
+  } catch (e) {
+    if (e instanceof InputError) {
+      process.stderr.write(`cardsim virtual-board: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  process.stdout.write(`${device.path}\npid ${device.pid}\n`);
+  const unhook = forwardSignals(device);
+  await device.exited;
   unhook();
   return 0;
 }

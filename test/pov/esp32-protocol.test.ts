@@ -229,7 +229,7 @@ describe("the Teensy's server", () => {
         { name: "f", width: w, height: 2, pixels: new Uint8Array(w * 6) },
         { chunkBytes: 1 + prng.nextInt(40) },
       );
-      let stream = Uint8Array.from(frames.flatMap((f) => [...f]));
+      let stream: Uint8Array = Uint8Array.from(frames.flatMap((f) => [...f]));
       const damage = prng.nextInt(4);
       if (damage === 0) stream[prng.nextInt(stream.length)] ^= 1 << prng.nextInt(8);
       else if (damage === 1) stream = stream.subarray(0, prng.nextInt(stream.length));
