@@ -8,7 +8,7 @@
 import { CowBlockDevice } from "../block/index.ts";
 import { SdCard, tiny64mTestConfig, type SdCardConfig } from "../card/index.ts";
 import { VirtualClock } from "../clock/index.ts";
-import { loadFatDriver } from "../fat/drivers.ts";
+import { loadFatDriver, type FatDriverKind } from "../fat/drivers.ts";
 import type { FatDriver } from "../fat/fat-engine.ts";
 import { microPythonMkfsWith } from "../fat/mkfs.ts";
 import { FaultyBlockDevice, type FaultPlan } from "../faults/index.ts";
@@ -91,6 +91,8 @@ export interface HardwareSpec {
   readonly rtcOffsetMillis: number;
   /** True on the first start: a fresh card is formatted as `VfsFat.mkfs` does, /flash too. */
   readonly firstStart: boolean;
+  /** The FAT engine behind VfsFat (default `ts-fatfs`: the board's own oofatfs mode, as the simulator). */
+  readonly engine?: FatDriverKind;
 }
 
 /** Blocks of the internal `/flash` volume: 1 MiB (the RT1062's is larger; the size is not modelled). */
@@ -113,7 +115,7 @@ export class BoardHardware {
     clock.advance(spec.clockMicros);
     clock.rtcOffsetMillis = spec.rtcOffsetMillis;
     const firmware = firmwareByVersion(spec.firmware);
-    const fat = await loadFatDriver(clock);
+    const fat = await loadFatDriver(clock, spec.engine ?? "ts-fatfs");
     const config = cardConfigFor(spec);
     const overlay = (entries: readonly (readonly [number, Uint8Array])[]) => new Map(entries);
     const storage = new MirroredCowBlockDevice(

@@ -20,6 +20,7 @@ import { CardImageError } from "../block/index.ts";
 import { parseFaultPlan, parseFaultPlanText, type FaultPlan } from "../faults/index.ts";
 import { firmwareByVersion } from "../openmv/firmware.ts";
 import { cardConfigFor, type HardwareSpec, type Medium } from "./hardware.ts";
+import type { FatDriverKind } from "../fat/drivers.ts";
 import type { FromWorker, ToWorker, WorkerStart } from "./protocol.ts";
 import type { ReplMode } from "./repl-host.ts";
 
@@ -41,6 +42,8 @@ export interface VirtualBoardOptions {
   uniqueId?: string;
   /** How long a Ctrl-C may wait for a running exec before the worker is killed, ms (default 250). */
   interruptGraceMs?: number;
+  /** The FAT engine behind VfsFat (default `ts-fatfs`, the board's own FatFs mode; `js-fatfs` the oracle). */
+  engine?: FatDriverKind;
 }
 
 /** A running virtual board. */
@@ -172,6 +175,7 @@ class BoardProcess implements VirtualBoard {
       clockMicros: this.clockMicros,
       rtcOffsetMillis: this.rtcOffsetMillis,
       firstStart: this.firstStart,
+      ...(this.options.engine && { engine: this.options.engine }),
     };
   }
 
