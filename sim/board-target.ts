@@ -30,6 +30,7 @@ import {
 } from "../src/link/index.ts";
 import type { AnyDeviceProfile, BoardSession, ProfileContext } from "../src/profiles/index.ts";
 import type { Vfs } from "../src/vfs/index.ts";
+import type { Fault, PowerCutFault, TornWriteFault } from "../src/faults/index.ts";
 import { WriteLog, type BlockOp, type BlockOpKind } from "../src/trace/index.ts";
 import { fsckFindings } from "./oracle.ts";
 import type { RunTrace, TargetOptions } from "./runner.ts";
@@ -155,6 +156,19 @@ export function systemAreaSectors(image: Uint8Array, sectors: number): number {
   return Math.min(sectors, at(part) ?? Math.min(sectors, 8192));
 }
 
+/** The plan's power cut as the board target injects it. */
+interface BoardCut {
+  readonly fault: PowerCutFault;
+  /** Whole sectors of the write in flight that reach the card (the plan's torn-write, fill old). */
+  readonly tornSectors: number;
+  /** Occurrences of the cut's mark seen so far. */
+  marksSeen: number;
+  /** Writes of the run when the chosen mark was reached. */
+  markWrites?: number;
+  /** The run-wide write index the agent was armed at. */
+  armedAt?: number;
+}
+
 export class BoardTarget implements ScenarioTarget {
   readonly name = "board";
   readonly capabilities: ReadonlySet<TargetCapability>;
@@ -181,6 +195,8 @@ export class BoardTarget implements ScenarioTarget {
   private position = { writes: 0, seq: 0 };
   private tracked = new Set<string>();
   private lastPayload: Uint8Array = new Uint8Array(0);
+  /** The fault plan's power cut, when it has one (armed on the agent once its write index is known). */
+  private cut: BoardCut | undefined;
 
   private constructor(
     readonly scenario: Scenario,
@@ -222,15 +238,26 @@ export class BoardTarget implements ScenarioTarget {
         `the agent implements pipeline ${codec!.pipelines.join(", ")}, not '${scenario.pipeline}' (not ported to MicroPython yet)`,
       );
     const capabilities: TargetCapability[] = ["power-cut", "card-image"];
+    let cut: BoardCut | undefined;
     if (scenario.faults.length > 0) {
       const plan = faultPlanOf(scenario, runOptions.seed);
-      if (plan.faults.length > 0)
+      // The agent can cut at write N (a write index or N writes after a mark) with a torn prefix of
+      // whole sectors; everything else is the card's or another host's behaviour.
+      const boardable = (f: Fault): boolean =>
+        (f.kind === "power-cut" && f.atTimeMicros === undefined) ||
+        (f.kind === "torn-write" && f.bytes === 0 && f.fill === "old");
+      const other = plan.faults.filter((f) => !boardable(f));
+      if (other.length > 0)
         refuse(
-          `faults ${[...new Set(plan.faults.map((f) => f.kind))].join(", ")} cannot be injected on a board ` +
-            "(a board run cuts power with the cut_power step only; no collateral damage, bit flips, " +
-            "unsynced-write policies, stale DMA, busy waits or USB host)",
+          `faults ${[...new Set(other.map((f) => f.kind))].join(", ")} cannot be injected on a board ` +
+            "(a board cuts power at write N with a torn prefix of whole sectors; no collateral damage, bit flips, " +
+            "unsynced-write policies, stale DMA, busy waits, time cuts, garbage-filled tears or USB host)",
         );
-      // Every fault is dropped for this firmware (e.g. stale DMA on a fixed release): nothing to inject.
+      const cuts = plan.faults.filter((f): f is PowerCutFault => f.kind === "power-cut");
+      if (cuts.length > 1) refuse("a board run cuts power once: the plan has more than one power-cut");
+      const torn = plan.faults.find((f): f is TornWriteFault => f.kind === "torn-write");
+      if (cuts.length === 1) cut = { fault: cuts[0], tornSectors: torn?.sectors ?? 0, marksSeen: 0 };
+      // Faults dropped for this firmware (e.g. stale DMA on a fixed release) leave nothing to inject.
       capabilities.push("fault-injection");
     }
     if (scenario.card.format === "none") refuse("card.format none: the board's window must be provisioned");
@@ -240,6 +267,7 @@ export class BoardTarget implements ScenarioTarget {
           "(its contents are lost): use a dedicated test card and pass --allow-format",
       );
     const target = new BoardTarget(scenario, runOptions.seed, profile, options, capabilities);
+    target.cut = cut;
     target.image = await target.provisionedImage();
     try {
       await target.connect({ softReset: true });
@@ -414,6 +442,32 @@ export class BoardTarget implements ScenarioTarget {
     this.running = true;
     this.powered = true;
     this.booted = true;
+    await this.armCut();
+  }
+
+  /** Writes of the run so far (every boot's). */
+  private get writesSoFar(): number {
+    return this.writeLog.ops.filter((o) => o.kind === "write").length;
+  }
+
+  /**
+   * Arms the plan's cut on the agent (write index relative to this boot) once its run-wide write index
+   * is known: `atWrite`, or `offsetWrites` after the chosen occurrence of `atMark` (as the simulator's
+   * FaultyBlockDevice counts them).
+   */
+  private async armCut(): Promise<void> {
+    const c = this.cut;
+    if (!c || c.armedAt !== undefined || this.writeLog.cuts.length > 0 || !this.running) return;
+    const f = c.fault;
+    const at =
+      f.atWrite !== undefined
+        ? f.atWrite
+        : c.markWrites !== undefined
+          ? c.markWrites + (f.offsetWrites ?? 0)
+          : undefined;
+    if (at === undefined || at < this.baseWrites) return;
+    await this.agentCall(`${this.agentModule}.cut_at(${at - this.baseWrites}, ${c.tornSectors})`);
+    c.armedAt = at;
   }
 
   /** MCU reset (the card keeps power) or the user's power switch; then the port is reopened. */
@@ -521,6 +575,13 @@ export class BoardTarget implements ScenarioTarget {
         if (!this.running) return this.notRunning(step, index);
     }
     const reply = await this.agentStep(step);
+    const c = this.cut;
+    if (step.op === "mark" && c && c.fault.atMark === step.args["name"]) {
+      if (c.marksSeen++ === (c.fault.markOccurrence ?? 0)) {
+        c.markWrites = this.writesSoFar;
+        await this.armCut();
+      }
+    }
     if (step.op === "cut_power") {
       this.running = false;
       this.powered = false;

@@ -345,6 +345,9 @@ def _pos():
 
 
 def _ev(_name, **kw):
+    # Paths as the simulator's VFS observer reports them: absolute (relative ones against the cwd).
+    if "path" in kw:
+        kw["path"] = _abs(kw["path"])
     kw["e"] = _name
     kw["at"] = _pos()
     EV.append(kw)
@@ -366,10 +369,11 @@ def _read_or_none(path):
 
 
 def _under_mount(path):
-    return path.upper().startswith("/SDCARD/")
+    return _abs(path).upper().startswith("/SDCARD/")
 
 
 def _will_open(path, mode):
+    path = _abs(path)
     if not _writes_mode(mode) or not _under_mount(path):
         return
     ev = {}
@@ -381,6 +385,7 @@ def _will_open(path, mode):
 
 
 def _track_before(path):
+    path = _abs(path)
     if _under_mount(path) and path.upper() not in CFG.get("tracked", []):
         cur = _read_or_none(path)
         CFG.setdefault("tracked", []).append(path.upper())
@@ -402,7 +407,7 @@ class _Tracked:
     def __init__(self, path, mode):
         _will_open(path, mode)
         self.f = open(path, mode)
-        self.path = path
+        self.path = _abs(path)
         self.mode = mode
         self.h = NEXT_H[0]
         NEXT_H[0] += 1
@@ -450,7 +455,9 @@ def _save_image(path, jpeg, w, h, quality, off=None):
     try:
         img.save(path, quality=quality)
     except Exception:
-        if _exists(path):
+        # imlib closes the file on a failed save; on a dead card (after a cut) that close fails too and
+        # nothing is committed, as the simulator's VFS observer sees it.
+        if not BD.dead and _exists(path):
             hh = NEXT_H[0]
             NEXT_H[0] += 1
             _ev("opened", h=hh, path=path, mode="wb")
