@@ -11,6 +11,7 @@ commands:
   profiles                  the device profiles and their steps
   trace diff A B            compare two cardsim-trace/1 block logs
   virtual-board [options]   the WebAssembly MicroPython as an OpenMV board behind a pty
+  pov show FILE.pov [--png OUT]  a POV poi image as the LED strip sweeps it
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
     case "profiles": {
       const { profilesMain } = await import("./profiles.ts");
       return profilesMain(rest);
+    }
+    case "pov": {
+      const { povMain } = await import("./pov.ts");
+      return povMain(rest);
     }
     case "merge": {
       const { mergeMain } = await import("./scenario.ts");
