@@ -36,7 +36,7 @@ describe("cardsim pov show", () => {
     writeFileSync(join(dir, "torn.pov"), file);
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
+    process.stdout.write = (s: string) => (out.push(s), true);
     let code: number;
     try {
       code = await povMain(["show", join(dir, "torn.pov"), "--png", join(dir, "t.png")]);
@@ -59,7 +59,7 @@ describe("cardsim pov show", () => {
 
   it("bad usage is exit 2", async () => {
     const err = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (() => true) as typeof process.stderr.write;
+    process.stderr.write = () => true;
     try {
       expect(await povMain(["render"])).toBe(2);
       expect(await povMain(["show", "/nonexistent.pov"])).toBe(2);
