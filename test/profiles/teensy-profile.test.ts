@@ -1,0 +1,58 @@
+/** teensy41-pov through the unchanged runner: SdFat's busy timeout, an exFAT card, a replay of a silent state. */
+import { describe, expect, it } from "vitest";
+import { runScenario } from "../../sim/runner.ts";
+import { parseScenario } from "../../sim/scenario-schema.ts";
+import { SimulatedTarget } from "../../sim/simulated-target.ts";
+import { validateFaults } from "../../sim/simulated-target.ts";
+
+const run = (yaml: string) =>
+  runScenario(parseScenario(yaml, "scenarios/t.yaml", { validateFaults }), (s, o) =>
+    SimulatedTarget.create(s, o),
+  );
+
+const HEAD = `name: t
+description: a Teensy scenario written for this test
+device: { profile: teensy41-pov, firmware: "1.0" DEVICE }
+card: { preset: test-64m, format: mkfs-fat32 }
+`;
+
+describe("teensy41-pov", () => {
+  it("a busy card fails the save after SdFat's 1 s busy wait (not the OpenMV driver's 3 s)", async () => {
+    const r = await run(
+      HEAD.replace(" DEVICE", "") +
+        `steps:
+  - boot
+  - save_image: { name: a.pov }
+faults:
+  - { kind: busy-timeout, op: write, atOp: 3 }
+`,
+    );
+    expect(r.steps[1].error).toEqual({
+      type: "SDError",
+      message: "SD_ERROR_FILE_WRITE_FAILED: Write operation failed",
+    });
+    expect(r.steps[1].timeMicros).toBeGreaterThanOrEqual(1_000_000);
+    expect(r.steps[1].timeMicros).toBeLessThan(3_000_000);
+  });
+
+  it("an exFAT card: begin() fails with 'exFAT not supported yet', every call is NOT_INITIALIZED", async () => {
+    const r = await run(
+      HEAD.replace(" DEVICE", ", cardFilesystem: exfat") +
+        `steps:
+  - boot
+  - list_images
+`,
+    );
+    expect(r.log).toContain(
+      "SD: exFAT not supported yet (the simulator's FAT engine reads FAT12/16/32 only)",
+    );
+    expect(r.log).toContain("SD card initialization failed!");
+    expect(r.steps[1].error?.message).toBe("SD_ERROR_NOT_INITIALIZED: SD card not initialized");
+  });
+
+  it("the device block names its allowed values", () => {
+    expect(() =>
+      parseScenario(HEAD.replace(" DEVICE", ", imageDir: /pics") + "steps:\n  - boot\n", "scenarios/t.yaml"),
+    ).toThrow(/device\.imageDir: .*\/poi_images.*\/images/);
+  });
+});
