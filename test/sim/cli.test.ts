@@ -155,7 +155,9 @@ describe("cardsim scenario: goldens and exit codes", () => {
   it("a flag that does nothing in this mode is an error: --sample on a scenario that does not sweep", async () => {
     const r = await run("clean-run", "--sample", "3");
     expect(r.code).toBe(2);
-    expect(r.err).toContain("--sample: scenario 'clean-run' does not sweep (it has no sweep block): add --sweep");
+    expect(r.err).toContain(
+      "--sample: scenario 'clean-run' does not sweep (it has no sweep block): add --sweep",
+    );
   });
 
   it("creates a golden with --update-golden, then passes against it (exit 0)", async () => {
