@@ -91,7 +91,7 @@ steps: [boot]
       "scenarios/x.yaml:3:54: device.colour: unknown field 'colour'; expected one of profile, firmware, uniqueId, deviceId",
     ]);
     expect(errorsOf(`${HEAD}steps: [boot]\nstep: [boot]\n`)[0]).toMatch(
-      /^scenarios\/x\.yaml:5:1: step: unknown field 'step'; expected one of name, description, device, card, pipeline, seed, steps, faults, expect, sweep$/,
+      /^scenarios\/x\.yaml:5:1: step: unknown field 'step'; expected one of name, description, device, card, pipeline, engine, seed, steps, faults, expect, sweep$/,
     );
   });
 
