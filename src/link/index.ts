@@ -17,3 +17,4 @@ export * from "./exec-json.ts";
 export * from "./serial-stream.ts";
 export * from "./spawn-stream.ts";
 export * from "./with-raw-repl.ts";
+export * from "./pty-process.ts";

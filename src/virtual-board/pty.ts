@@ -3,9 +3,7 @@
  * runs entry.ts with the pty on its stdin/stdout, so any serial client (serialport, mpremote,
  * screen) can open it like /dev/ttyACM0.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { startBehindPty } from "../link/pty-process.ts";
 import { OPTIONS_ENV, READY_LINE } from "./protocol.ts";
 import type { VirtualBoardOptions } from "./main.ts";
 
@@ -33,85 +31,22 @@ export interface VirtualBoardPty {
   readonly exited: Promise<void>;
 }
 
-/** socat's address syntax gives `,` `:` `!` `"` `'` and spaces meanings: refuse them in paths. */
-function socatSafe(what: string, s: string): string {
-  if (/[\s,:!"'\\]/.test(s))
-    throw new Error(
-      `${what} '${s}' contains a character socat's EXEC address cannot take (space , : ! quotes \\)`,
-    );
-  return s;
-}
-
-/**
- * Starts socat with the virtual board behind a pty and resolves once the board is up. The command
- * line is `node --import <tsx> src/virtual-board/entry.ts`, tsx resolved from this package (not
- * from the caller's cwd); the options travel in the environment.
- */
+/** Starts socat with the virtual board behind a pty and resolves once the board is up. */
 export async function startVirtualBoardPty(options: VirtualBoardPtyOptions = {}): Promise<VirtualBoardPty> {
-  const require = createRequire(import.meta.url);
-  const tsx = socatSafe("tsx", require.resolve("tsx/esm"));
-  const entry = socatSafe("entry", fileURLToPath(new URL("./entry.ts", import.meta.url)));
-  const node = socatSafe("node", process.execPath);
   const { link, startTimeoutMs, socat, ...boardOptions } = options;
-  const pty = ["pty", "raw", "echo=0", ...(link ? [`link=${socatSafe("link", link)}`] : [])].join(",");
-  const child: ChildProcess = spawn(
-    socat ?? "socat",
-    ["-d", "-d", pty, `EXEC:${node} --import ${tsx} ${entry}`],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, [OPTIONS_ENV]: JSON.stringify(boardOptions) },
+  return startBehindPty({
+    entry: new URL("./entry.ts", import.meta.url),
+    optionsEnv: OPTIONS_ENV,
+    options: boardOptions,
+    readyLine: READY_LINE,
+    what: "the virtual board",
+    ...(link !== undefined && { link }),
+    ...(startTimeoutMs !== undefined && { startTimeoutMs }),
+    ...(socat !== undefined && { socat }),
+    onStderr: (chunk) => {
+      if (process.env["CARDSIM_VIRTUAL_BOARD_DEBUG"]) process.stderr.write(chunk);
     },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let log = "";
-  const { path, pid } = await new Promise<{ path: string; pid: number }>((resolve, reject) => {
-    let ptyPath: string | undefined;
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(
-        new Error(
-          `the virtual board did not start within ${(startTimeoutMs ?? 20_000) / 1000} s; socat said:\n${log}`,
-        ),
-      );
-    }, startTimeoutMs ?? 20_000);
-    child.once("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run socat (${e.message}): install it (apt-get install socat)`));
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`socat exited (${child.exitCode}) before the virtual board was up:\n${log}`));
-    });
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      ptyPath ??= /PTY is (\S+)/.exec(log)?.[1];
-      const ready = READY_LINE.exec(log);
-      if (ptyPath && ready) {
-        clearTimeout(timer);
-        resolve({ path: ptyPath, pid: Number(ready[1]) });
-      }
-    });
   });
-  // Keep draining socat's log (and the board's stderr) so neither blocks.
-  child.stderr!.on("data", (chunk: Buffer) => {
-    if (process.env["CARDSIM_VIRTUAL_BOARD_DEBUG"]) process.stderr.write(chunk);
-  });
-  return {
-    path,
-    pid,
-    exited,
-    powerCycle: () => process.kill(pid, "SIGUSR1"),
-    stop: async () => {
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => child.kill("SIGTERM"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 /**
