@@ -56,67 +56,42 @@ export async function virtualBoardMain(args: string[]): Promise<number> {
     process.stderr.write(`cardsim virtual-board: --seed: expected a non-negative integer, got '${v.seed}'\n`);
     return 2;
   }
-  if (v.profile !== undefined && v.profile !== "openmv-rt1062") return virtualDeviceMain(v.profile, v);
-  let board;
-  try {
-    board = await startVirtualBoardPty({
-      ...(v.link !== undefined && { link: resolve(v.link) }),
-      ...(v.firmware !== undefined && { firmware: v.firmware }),
-      ...(v.card !== undefined && { card: resolve(v.card) }),
-      ...(v["card-writable"] && { cardWritable: true }),
-      ...(v.faults !== undefined && { faults: resolve(v.faults) }),
-      ...(v.seed !== undefined && { seed: Number(v.seed) }),
-      ...(v["save-card"] !== undefined && { saveCard: resolve(v["save-card"]) }),
-    });
-  } catch (e) {
-    if (e instanceof VirtualBoardOptionError || (e as NodeJS.ErrnoException).code === "ENOENT") {
-      process.stderr.write(`cardsim virtual-board: ${(e as Error).message}\n`);
+  const deviceOptions = {
+    ...(v.link !== undefined && { link: resolve(v.link) }),
+    ...(v.firmware !== undefined && { firmware: v.firmware }),
+    ...(v.card !== undefined && { card: resolve(v.card) }),
+    ...(v["card-writable"] && { cardWritable: true }),
+    ...(v.faults !== undefined && { faults: resolve(v.faults) }),
+    ...(v.seed !== undefined && { seed: Number(v.seed) }),
+    ...(v["save-card"] !== undefined && { saveCard: resolve(v["save-card"]) }),
+  };
+  let start: () => Promise<VirtualDevicePty>;
+  if (v.profile === undefined || v.profile === "openmv-rt1062")
+    start = () => startVirtualBoardPty(deviceOptions);
+  else {
+    // A device whose profile brings its own virtual device (src/profiles).
+    const name = v.profile;
+    const profile = getProfile(name);
+    const virtualDevice = profile?.virtualDevice;
+    if (!virtualDevice) {
+      const served = profileNames().filter((n) => n === "openmv-rt1062" || getProfile(n)?.virtualDevice);
+      process.stderr.write(
+        `cardsim virtual-board: --profile: ${profile ? `profile '${name}' has no virtual device` : `unknown profile '${name}'`}; expected one of ${served.join(", ")}\n`,
+      );
       return 2;
     }
-    throw e;
-  }
-  process.stdout.write(`${board.path}\npid ${board.pid}\n`);
-  const unhook = forwardSignals(board);
-  await board.exited;
-  unhook();
-  return 0;
-}
-
-/** `--profile NAME` for a device whose profile brings its own virtual device (src/profiles). */
-async function virtualDeviceMain(
-  name: string,
-  v: {
-    link?: string;
-    firmware?: string;
-    card?: string;
-    "card-writable"?: boolean;
-    faults?: string;
-    seed?: string;
-    "save-card"?: string;
-  },
-): Promise<number> {
-  const profile = getProfile(name);
-  if (!profile?.virtualDevice) {
-    const served = profileNames().filter((n) => n === "openmv-rt1062" || getProfile(n)?.virtualDevice);
-    process.stderr.write(
-      `cardsim virtual-board: --profile: ${profile ? `profile '${name}' has no virtual device` : `unknown profile '${name}'`}; expected one of ${served.join(", ")}\n`,
-    );
-    return 2;
+    start = () => virtualDevice(deviceOptions);
   }
   let device: VirtualDevicePty;
   try {
-    device = await profile.virtualDevice({
-      ...(v.link !== undefined && { link: resolve(v.link) }),
-      ...(v.firmware !== undefined && { firmware: v.firmware }),
-      ...(v.card !== undefined && { card: resolve(v.card) }),
-      ...(v["card-writable"] && { cardWritable: true }),
-      ...(v.faults !== undefined && { faults: resolve(v.faults) }),
-      ...(v.seed !== undefined && { seed: Number(v.seed) }),
-      ...(v["save-card"] !== undefined && { saveCard: resolve(v["save-card"]) }),
-    });
+    device = await start();
   } catch (e) {
-    if (e instanceof InputError) {
-      process.stderr.write(`cardsim virtual-board: ${e.message}\n`);
+    if (
+      e instanceof VirtualBoardOptionError ||
+      e instanceof InputError ||
+      (e as NodeJS.ErrnoException).code === "ENOENT"
+    ) {
+      process.stderr.write(`cardsim virtual-board: ${(e as Error).message}\n`);
       return 2;
     }
     throw e;
