@@ -148,6 +148,9 @@ class BoardProcess implements VirtualBoard {
   private ready = false;
   private held: Uint8Array[] = [];
   private inFlight = 0;
+  /** Messages the worker has not answered with `idle` yet, in order: the head is the one it runs. */
+  private pending: { kind: "input" | "other"; seq: number }[] = [];
+  private posted = 0;
   private generation = 0;
   private mode: ReplMode = "friendly";
   private clockMicros = 0;
@@ -190,6 +193,7 @@ class BoardProcess implements VirtualBoard {
     this.firstStart = false;
     this.ready = false;
     this.inFlight = 0;
+    this.pending = [];
     const gen = ++this.generation;
     const worker = new Worker(workerBootstrap(), { eval: true, workerData: start });
     this.worker = worker;
@@ -222,6 +226,7 @@ class BoardProcess implements VirtualBoard {
         break;
       case "idle":
         this.inFlight = Math.max(0, this.inFlight - 1);
+        this.pending.shift();
         this.mode = m.mode;
         this.clockMicros = m.clockMicros;
         this.rtcOffsetMillis = m.rtcOffsetMillis;
@@ -229,6 +234,7 @@ class BoardProcess implements VirtualBoard {
       case "ready":
         this.ready = true;
         this.inFlight = 1; // the idle that follows "ready"
+        this.pending = [{ kind: "other", seq: ++this.posted }];
         for (const bytes of this.held.splice(0)) this.post({ t: "input", bytes });
         break;
       case "fatal":
@@ -239,6 +245,7 @@ class BoardProcess implements VirtualBoard {
 
   private post(m: ToWorker): void {
     this.inFlight++;
+    this.pending.push({ kind: m.t === "input" ? "input" : "other", seq: ++this.posted });
     this.worker!.postMessage(m);
   }
 
@@ -248,12 +255,15 @@ class BoardProcess implements VirtualBoard {
       this.held.push(bytes);
       return;
     }
-    const busy = this.inFlight > 0;
+    // Python busy on earlier input (not a boot or a power cycle, which end by themselves): a Ctrl-C
+    // that the interpreter does not answer within the grace ends in a worker restart.
+    const running = this.pending[0];
     this.post({ t: "input", bytes });
-    if (busy && bytes.includes(0x03)) {
+    if (running?.kind === "input" && bytes.includes(0x03)) {
       const gen = this.generation;
       setTimeout(() => {
-        if (gen === this.generation && this.inFlight > 0 && !this.stopping) void this.restart("interrupt");
+        if (gen === this.generation && this.pending[0]?.seq === running.seq && !this.stopping)
+          void this.restart("interrupt");
       }, this.options.interruptGraceMs ?? 250);
     }
   }
