@@ -4,18 +4,34 @@
  *   mkfs IMG --size 64MiB [--fat 12|16|32] [--fats 1|2] [--force] [--partition 1]
  *   ls   IMG [PATH] [-l]
  *   cat  IMG PATH                (raw bytes to stdout)
- *   put  IMG HOSTFILE PATH
+ *   put  IMG HOSTFILE PATH [--mtime "YYYY-MM-DD HH:MM:SS"]
+ *   mkdir IMG PATH [-p]
  *   rm   IMG PATH
  *   fsck IMG [--json]            (exit 0 clean, 1 findings, 2 unusable input)
  *   every command takes [--partition N] (MBR partition 1..4; default: whole image or first FAT partition)
  *
- * ls, cat and fsck open the image read-only. put and rm work on a copy-on-write overlay and write the
- * changed sectors back only when the whole operation succeeded, so a failure (full card, bad name)
- * leaves the image byte-for-byte untouched. Timestamps come from the virtual clock (its default epoch,
- * 2025-01-01 00:00:00 UTC), so the same commands give the same image.
+ * ls, cat and fsck open the image read-only. put, mkdir and rm work on a copy-on-write overlay; only
+ * when the whole operation succeeded are the changed sectors written into a temporary copy of the image
+ * (a reflink where the file system can, else a full copy), which is synced and renamed over it. So a
+ * failure (full card, bad name, a crash or power loss mid-write) leaves the image byte-for-byte as it
+ * was. mkfs builds the new image in a temporary file too. Timestamps come from the virtual clock:
+ * 2025-01-01 00:00:00 UTC unless --mtime says otherwise, so the same commands give the same image.
  * Exit codes (sim/cli.ts): 0 success, 1 fsck findings, 2 unusable input or failed operation.
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsConstants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { parseArgs as parseNodeArgs } from "node:util";
 import {
   blockSizeOf,
@@ -25,7 +41,7 @@ import {
   ImageFileBlockDevice,
   type BlockDevice,
 } from "../../src/block/index.ts";
-import { VirtualClock } from "../../src/clock/index.ts";
+import { DEFAULT_EPOCH_UNIX_SECONDS, VirtualClock } from "../../src/clock/index.ts";
 import { loadFatDriver } from "../../src/fat/drivers.ts";
 import {
   FatError,
@@ -58,7 +74,9 @@ const USAGE = `usage: cardsim image <command> IMG ...
   mkfs IMG --size SIZE [--fat 12|16|32] [--fats 1|2] [--force]   create and format an image (SIZE: 64MiB, 2G, 1048576)
   ls   IMG [PATH] [-l]                                            list a directory
   cat  IMG PATH                                                   write a file's bytes to stdout
-  put  IMG HOSTFILE PATH                                          copy a host file into the image
+  put  IMG HOSTFILE PATH [--mtime "YYYY-MM-DD HH:MM:SS"]         copy a host file into the image
+                                                                  (stamped 2025-01-01 00:00:00 unless --mtime)
+  mkdir IMG PATH [-p]                                             make a directory (-p: and its parents)
   rm   IMG PATH                                                   delete a file or an empty directory
   fsck IMG [--json]                                               check (exit 0 clean, 1 findings, 2 unusable)
 options for all: --partition N   use MBR partition N (1..4)
@@ -75,8 +93,13 @@ const OPTIONS = {
   partition: { type: "string" },
   force: { type: "boolean" },
   json: { type: "boolean" },
+  mtime: { type: "string" },
   l: { type: "boolean", short: "l" },
+  p: { type: "boolean", short: "p" },
 } as const;
+
+/** Short options have no long form. */
+const SHORT_ONLY = new Set(["l", "p"]);
 
 type OptionValues = {
   -readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "string" ? string : boolean;
@@ -106,7 +129,8 @@ function parseArgs(args: string[]): Parsed {
     const raw = args[t.index];
     if (t.kind === "option-terminator") throw new UsageError(`unknown option '${raw}'`);
     const option = Object.hasOwn(OPTIONS, t.name) ? OPTIONS[t.name as keyof typeof OPTIONS] : undefined;
-    if (!option || (t.name === "l" && raw !== "-l") || (t.name !== "l" && t.rawName !== `--${t.name}`))
+    const short = SHORT_ONLY.has(t.name);
+    if (!option || (short && raw !== `-${t.name}`) || (!short && t.rawName !== `--${t.name}`))
       throw new UsageError(`unknown option '${raw}'`);
     if (option.type === "boolean") {
       if (t.value !== undefined) throw new UsageError(`unknown option '${raw}'`);
@@ -149,13 +173,81 @@ function normPath(path: string): string {
   return `/${parts.join("/")}`;
 }
 
-/** Writes the sectors changed in `overlay` back to `target` in ascending order, then syncs it. */
-function writeBack(overlay: CowBlockDevice, target: BlockDevice): void {
-  for (const n of overlay.changedBlocks()) {
-    const rc = target.writeblocks(n, overlay.block(n));
-    if (rc !== 0) throw new UsageError(`writing sector ${n} back to the image failed (errno ${-rc})`);
+/** True when the user's path ends in a slash: it names a directory (POSIX; `ls f.txt/` is ENOTDIR). */
+function namesDirectory(path: string): boolean {
+  return path.length > 1 && path.endsWith("/");
+}
+
+function notADirectory(img: string, target: string): UsageError {
+  return new UsageError(`${img}:${target}/: not a directory (ENOTDIR): '${target}' is a file`);
+}
+
+/** The largest volume a FAT can describe: BPB_TotSec32 and the MBR's LBA fields are 32-bit. */
+const MAX_FAT_SECTORS = 0xffff_ffff;
+
+/** A sibling path for a temporary file, renamed over `file` on success. */
+function temporarySibling(file: string): string {
+  return join(dirname(file), `.${basename(file)}.cardsim-${process.pid}.tmp`);
+}
+
+/**
+ * Applies the sectors changed in `overlay` to the image at `img` without ever leaving it half
+ * written: copy it (a reflink where the file system can), write the changes into the copy, sync,
+ * rename the copy over the image. A failure at any point removes the copy and leaves `img` as it was.
+ */
+function commitOverlay(img: string, overlay: CowBlockDevice): void {
+  const changed = [...overlay.changedBlocks()];
+  if (changed.length === 0) return;
+  const tmp = temporarySibling(img);
+  try {
+    copyFileSync(img, tmp, fsConstants.COPYFILE_FICLONE);
+    const copy = ImageFileBlockDevice.open(tmp, { writable: true });
+    try {
+      for (const n of changed) {
+        const rc = copy.writeblocks(n, overlay.block(n));
+        if (rc !== 0)
+          throw new UsageError(`writing sector ${n} of ${img} failed (errno ${-rc}); image left unchanged`);
+      }
+      copy.ioctl(IOCTL.SYNC, 0);
+    } finally {
+      copy.close();
+    }
+    renameSync(tmp, img);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EACCES" || code === "EROFS" || code === "EDQUOT")
+      throw new UsageError(
+        `${img}: cannot write the updated image beside it (${code}); image left unchanged`,
+      );
+    throw e;
   }
-  target.ioctl(IOCTL.SYNC, 0);
+}
+
+/** `--mtime "YYYY-MM-DD HH:MM:SS"` (UTC) as the virtual clock's epoch; FAT stores 1980..2107. */
+function clockFor(p: Parsed): VirtualClock {
+  const text = p.values.mtime;
+  if (text === undefined) return new VirtualClock(DEFAULT_EPOCH_UNIX_SECONDS);
+  const bad = new UsageError(
+    `--mtime '${text}': expected a UTC date and time "YYYY-MM-DD HH:MM:SS" between 1980 and 2107 (FAT's range)`,
+  );
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2}))?$/.exec(text.trim());
+  if (!m) throw bad;
+  const [y, mo, d, h, mi, sec] = m.slice(1).map((v) => Number(v ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, sec);
+  const back = new Date(ms);
+  // Date.UTC rolls 2025-02-30 over into March: a date that does not round-trip does not exist.
+  const exists = back.getUTCDate() === d && back.getUTCMonth() === mo - 1 && back.getUTCHours() === h;
+  if (!exists || y < 1980 || y > 2107 || mi > 59 || sec > 59) throw bad;
+  return new VirtualClock(ms / 1000);
 }
 
 function openImage(img: string, writable: boolean): ImageFileBlockDevice {
@@ -242,6 +334,10 @@ async function cmdMkfs(p: Parsed, io: ImageCliIo): Promise<number> {
   const sizeFlag = p.values.size;
   if (sizeFlag === undefined) throw new UsageError("mkfs needs --size (e.g. --size 64MiB)");
   const size = parseSize(sizeFlag);
+  if (size / 512 > MAX_FAT_SECTORS)
+    throw new UsageError(
+      `--size '${sizeFlag}' is ${size / 512} sectors: a FAT volume (and an MBR partition) holds at most ${MAX_FAT_SECTORS} sectors of 512 bytes (2 TiB - 512 bytes)`,
+    );
   const fatType = intFlag(p, "fat", [12, 16, 32]) as 12 | 16 | 32 | undefined;
   const fats = (intFlag(p, "fats", [1, 2]) ?? 2) as 1 | 2;
   const partition = partitionFlag(p);
@@ -271,17 +367,25 @@ async function cmdMkfs(p: Parsed, io: ImageCliIo): Promise<number> {
   const engine = rt.mount(target);
   const vi = engine.volumeInfo();
   engine.unmount();
-  let fd: number;
+  // A new sparse file beside the target, renamed over it only when complete: a failed mkfs (disk
+  // full, a size the host refuses) never truncates an existing image. All-zero sectors stay holes.
+  const tmp = temporarySibling(img);
   try {
-    fd = openSync(img, "w");
+    const fd = openSync(tmp, "wx");
+    try {
+      ftruncateSync(fd, size);
+      for (const n of cow.changedBlocks()) {
+        const block = cow.block(n);
+        if (block.some((b) => b !== 0)) writeSync(fd, block, 0, 512, n * 512);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, img);
   } catch (e) {
-    throw new UsageError(`${img}: cannot create: ${(e as Error).message}`);
-  }
-  try {
-    ftruncateSync(fd, size);
-    for (const n of cow.changedBlocks()) writeSync(fd, cow.block(n), 0, 512, n * 512);
-  } finally {
-    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw new UsageError(`${img}: cannot create the image: ${(e as Error).message}`);
   }
   await io.stdout(
     `${img}: ${vi.fatType}, ${fats} FAT${fats > 1 ? "s" : ""}, ${vi.totalClusters} clusters of ${vi.clusterSectors * vi.sectorSize} bytes${partition ? `, MBR partition 1 at sector ${start}` : ""}\n`,
@@ -295,23 +399,24 @@ async function withVolume<T>(
   writable: boolean,
   body: (v: Volume) => T | Promise<T>,
 ): Promise<T> {
-  const file = openImage(img, writable);
-  // put and rm change a copy-on-write overlay, written back only when the whole operation succeeded.
+  // The image itself is only ever opened read-only: put, mkdir and rm change a copy-on-write
+  // overlay, committed through a renamed copy only when the whole operation succeeded.
+  const file = openImage(img, false);
   const overlay = writable ? CowBlockDevice.overDevice(file) : null;
+  let result: T;
   try {
-    const rt = await loadFatDriver(new VirtualClock());
+    const rt = await loadFatDriver(clockFor(p));
     const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable);
-    let result: T;
     try {
       result = await body(vol);
     } finally {
       vol.engine.unmount();
     }
-    if (overlay) writeBack(overlay, file);
-    return result;
   } finally {
     file.close();
   }
+  if (overlay) commitOverlay(img, overlay);
+  return result;
 }
 
 async function cmdLs(p: Parsed, io: ImageCliIo): Promise<number> {
@@ -321,6 +426,7 @@ async function cmdLs(p: Parsed, io: ImageCliIo): Promise<number> {
   const lines = await withVolume(p, img, false, ({ engine }) => {
     const target = normPath(path);
     const st = wrapFat(img, target, () => engine.stat(target));
+    if (!st.isDirectory && namesDirectory(path)) throw notADirectory(img, target);
     const entries = st.isDirectory ? wrapFat(img, target, () => engine.readdir(target)) : [st];
     return entries.map((e) => formatEntry(e, long));
   });
@@ -344,6 +450,7 @@ async function cmdCat(p: Parsed, io: ImageCliIo): Promise<number> {
     const target = normPath(path);
     const st = wrapFat(img, target, () => engine.stat(target));
     if (st.isDirectory) throw new UsageError(`${img}:${target}: is a directory`);
+    if (namesDirectory(path)) throw notADirectory(img, target);
     return wrapFat(img, target, () => {
       const f = engine.open(target, { read: true, write: false, disposition: "open-existing" });
       const buf = new Uint8Array(f.size());
@@ -373,11 +480,19 @@ async function cmdPut(p: Parsed, io: ImageCliIo): Promise<number> {
   await withVolume(p, img, true, ({ engine }) => {
     const target = normPath(path);
     let dest = target;
+    let existing: FatEntryInfo | undefined;
     try {
-      if (engine.stat(target).isDirectory) dest = `${target === "/" ? "" : target}/${host.split("/").pop()!}`;
+      existing = engine.stat(target);
     } catch (e) {
       if (!(e instanceof FatError)) throw e;
     }
+    if (existing?.isDirectory || target === "/") dest = `${target === "/" ? "" : target}/${basename(host)}`;
+    else if (namesDirectory(path))
+      throw existing
+        ? notADirectory(img, target)
+        : new UsageError(
+            `${img}:${target}/: no such directory (make it first: cardsim image mkdir ${img} ${target})`,
+          );
     wrapFat(img, dest, () => {
       const f = engine.open(dest, { read: false, write: true, disposition: "create-always" });
       const n = f.write(data);
@@ -400,7 +515,43 @@ async function cmdRm(p: Parsed): Promise<number> {
   await withVolume(p, img, true, ({ engine }) => {
     const target = normPath(path);
     if (target === "/") throw new UsageError(`${img}:/: cannot remove the root directory`);
+    if (namesDirectory(path) && !wrapFat(img, target, () => engine.stat(target)).isDirectory)
+      throw notADirectory(img, target);
     wrapFat(img, target, () => engine.unlink(target));
+  });
+  return 0;
+}
+
+async function cmdMkdir(p: Parsed): Promise<number> {
+  const [img, path, extra] = p.positional;
+  if (!img || !path || extra !== undefined) throw new UsageError("mkdir takes an image and a path");
+  const parents = p.values.p === true;
+  await withVolume(p, img, true, ({ engine }) => {
+    const target = normPath(path);
+    if (target === "/") {
+      if (parents) return;
+      throw new UsageError(`${img}:/: already exists`);
+    }
+    const parts = target.split("/").slice(1);
+    for (let i = parents ? 1 : parts.length; i <= parts.length; i++) {
+      const dir = `/${parts.slice(0, i).join("/")}`;
+      let st: FatEntryInfo | undefined;
+      try {
+        st = engine.stat(dir);
+      } catch (e) {
+        if (!(e instanceof FatError)) throw e;
+      }
+      if (st && !st.isDirectory) throw new UsageError(`${img}:${dir}: exists and is a file (ENOTDIR)`);
+      if (st && parents) continue;
+      try {
+        engine.mkdir(dir);
+      } catch (e) {
+        if (e instanceof FatError && e.fresult === FRESULT.FR_NO_PATH)
+          throw new UsageError(`${fatMessage(img, e, dir)} (-p makes the missing parents)`);
+        if (e instanceof FatError) throw new UsageError(fatMessage(img, e, dir));
+        throw e;
+      }
+    }
   });
   return 0;
 }
@@ -460,10 +611,12 @@ export async function imageMain(args: string[], io: ImageCliIo = processIo): Pro
         return await cmdPut(p, io);
       case "rm":
         return await cmdRm(p);
+      case "mkdir":
+        return await cmdMkdir(p);
       case "fsck":
         return await cmdFsck(p, io);
       default:
-        throw new UsageError(`unknown image command '${sub}' (expected mkfs, ls, cat, put, rm, fsck)`);
+        throw new UsageError(`unknown image command '${sub}' (expected mkfs, ls, cat, put, mkdir, rm, fsck)`);
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof CardImageError) {

@@ -1,6 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -148,6 +157,80 @@ describe("cardsim image", () => {
       "123\n",
     );
     expect(existsSync(img)).toBe(true);
+  });
+
+  it("mkdir (-p) makes directories mtools and fsck.fat see; put into them; ENOTDIR on file/ paths", async () => {
+    const img = p("dirs.img");
+    expect((await cli("mkfs", img, "--size", "8MiB")).code).toBe(0);
+    expect((await cli("mkdir", img, "/a/b")).stderr).toMatch(
+      /dirs\.img:\/a\/b: no such directory on the path \(-p makes the missing parents\)/,
+    );
+    expect((await cli("mkdir", img, "/a/b", "-p")).code).toBe(0);
+    expect((await cli("mkdir", img, "/a/b", "-p")).code).toBe(0); // -p: existing is fine
+    expect((await cli("mkdir", img, "/a")).stderr).toMatch(/dirs\.img:\/a: already exists/);
+    writeFileSync(p("f.txt"), "hello");
+    expect((await cli("put", img, p("f.txt"), "/a/b/")).code).toBe(0); // into the directory
+    expect(execFileSync("mcopy", ["-i", img, "::/a/b/f.txt", "-"]).toString()).toBe("hello");
+    expect(execFileSync("mdir", ["-i", img, "-b", "::/a"]).toString()).toMatch(/::\/a\/b\//i);
+    expect(() => execFileSync("fsck.fat", ["-n", img])).not.toThrow();
+    const before = sha(img);
+    for (const args of [
+      ["ls", img, "/a/b/f.txt/"],
+      ["cat", img, "/a/b/f.txt/"],
+      ["rm", img, "/a/b/f.txt/"],
+      ["put", img, p("f.txt"), "/a/b/f.txt/"],
+    ]) {
+      const r = await cli(...args);
+      expect([r.code, r.stderr], args.join(" ")).toEqual([
+        2,
+        expect.stringMatching(/f\.txt\/: not a directory \(ENOTDIR\)/),
+      ]);
+    }
+    expect((await cli("mkdir", img, "/a/b/f.txt/c", "-p")).stderr).toMatch(
+      /\/a\/b\/f\.txt: exists and is a file/,
+    );
+    const noDir = await cli("put", img, p("f.txt"), "/nodir/");
+    expect(noDir.stderr).toMatch(/no such directory \(make it first: cardsim image mkdir/);
+    expect(sha(img)).toBe(before);
+    expect((await cli("ls", img, "/a/b/f.txt")).stdout.toString()).toBe("f.txt\n");
+  });
+
+  it("put --mtime stamps the file; a bad --mtime is located and changes nothing", async () => {
+    const img = p("mtime.img");
+    await cli("mkfs", img, "--size", "4MiB");
+    writeFileSync(p("m.txt"), "x");
+    expect((await cli("put", img, p("m.txt"), "/m.txt", "--mtime", "2031-07-04 12:34:56")).code).toBe(0);
+    expect((await cli("ls", img, "-l")).stdout.toString()).toMatch(/ 2031-07-04 12:34:56 m\.txt/);
+    const before = sha(img);
+    for (const bad of ["2025-02-30 00:00:00", "1979-12-31 00:00:00", "yesterday", "2025-01-01 24:00:00"]) {
+      const r = await cli("put", img, p("m.txt"), "/n.txt", "--mtime", bad);
+      expect([r.code, r.stderr], bad).toEqual([
+        2,
+        expect.stringMatching(/--mtime '.*': expected a UTC date/),
+      ]);
+    }
+    expect(sha(img)).toBe(before);
+  });
+
+  it("mkfs refuses sizes a FAT cannot hold, before touching the file; the new image is sparse", async () => {
+    const img = p("keep.img");
+    writeFileSync(img, "precious");
+    for (const size of ["99999G", "3000G", "2049G"]) {
+      const r = await cli("mkfs", img, "--size", size, "--force");
+      expect([r.code, r.stderr], size).toEqual([
+        2,
+        expect.stringMatching(/holds at most 4294967295 sectors/),
+      ]);
+      expect(readFileSync(img, "utf8")).toBe("precious");
+    }
+    const big = p("big.img");
+    expect((await cli("mkfs", big, "--size", "4G", "--fat", "32")).code).toBe(0);
+    const { size, blocks } = statSync(big);
+    expect(size).toBe(4 * 1024 ** 3);
+    expect(blocks * 512).toBeLessThan(64 * 1024 ** 2); // FATs are zero: holes, not 4 GiB on disk
+    expect(() => execFileSync("fsck.fat", ["-n", big])).not.toThrow();
+    rmSync(big);
+    expect(readdirSync(dir).filter((f) => f.includes(".cardsim-"))).toEqual([]); // no temporaries left
   });
 
   it("is reachable through sim/cli/main.ts", () => {
