@@ -279,6 +279,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       env.stdout(`${formatStepVocabulary(vocabularyOf(profile))}\n`);
       return 0;
     }
+    if (values.profile !== undefined)
+      throw new UsageError(
+        "--profile picks the profile of --schema or --list-steps; a scenario names its own (device.profile)",
+      );
     if (values.list) {
       const names = listScenarioNames(scenarioDir);
       if (names.length === 0) throw new UsageError(`no scenarios in ${shown(env.cwd, scenarioDir)}`);
@@ -336,6 +340,19 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     if (sample !== undefined && !values.sweep && !shard && !scenario.sweep)
       throw new UsageError(
         `--sample: scenario '${name}' does not sweep (it has no sweep block): add --sweep`,
+      );
+    if ((shard || workers !== undefined) && !values.sweep && !scenario.sweep)
+      throw new UsageError(
+        `${shard ? "--shard" : "--workers"}: scenario '${name}' does not sweep (it has no sweep block): add --sweep`,
+      );
+    if (workers !== undefined && values.replay !== undefined)
+      throw new UsageError("--workers: a --replay rebuilds one state in this process");
+    const boardOnly = (["port", "baud", "power-cycle", "allow-format"] as const).filter(
+      (f) => values[f] !== undefined,
+    );
+    if (boardOnly.length > 0 && values.target !== "board")
+      throw new UsageError(
+        `--${boardOnly[0]} is for the serial board: it needs --target board (this run is on '${values.target ?? "sim"}')`,
       );
     const targetName = values.target ?? "sim";
     let registration = getTarget(targetName);

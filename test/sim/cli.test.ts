@@ -160,6 +160,21 @@ describe("cardsim scenario: goldens and exit codes", () => {
     );
   });
 
+  it("every flag that does nothing in the mode it is given in is an error naming why", async () => {
+    const cases: [string[], string][] = [
+      [["clean-run", "--shard", "1/2"], "--shard: scenario 'clean-run' does not sweep"],
+      [["clean-run", "--workers", "2"], "--workers: scenario 'clean-run' does not sweep"],
+      [["clean-run", "--port", "/dev/ttyACM0"], "--port is for the serial board: it needs --target board"],
+      [["clean-run", "--allow-format"], "--allow-format is for the serial board"],
+      [["clean-run", "--baud", "115200", "--target", "sim"], "(this run is on 'sim')"],
+      [["clean-run", "--profile", "teensy41-pov"], "--profile picks the profile of --schema or --list-steps"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(...args);
+      expect([r.code, r.err], args.join(" ")).toEqual([2, expect.stringContaining(message)]);
+    }
+  });
+
   it("creates a golden with --update-golden, then passes against it (exit 0)", async () => {
     const first = await run("clean-run");
     expect(first.code).toBe(1);
