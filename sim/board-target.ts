@@ -574,6 +574,7 @@ export class BoardTarget implements ScenarioTarget {
       default:
         if (!this.running) return this.notRunning(step, index);
     }
+    const cutSeenBefore = this.cutSeen;
     const reply = await this.agentStep(step);
     const c = this.cut;
     if (step.op === "mark" && c && c.fault.atMark === step.args["name"]) {
@@ -582,7 +583,10 @@ export class BoardTarget implements ScenarioTarget {
         await this.armCut();
       }
     }
-    if (step.op === "cut_power") {
+    // One path for a cut_power step and a plan cut that fired in this step (unless the plan cut only
+    // the card, scope `card`): the board goes down with its card, as the simulator's does.
+    const planCutHere = !cutSeenBefore && this.cutSeen && c?.fault.scope !== "card";
+    if (step.op === "cut_power" || planCutHere) {
       this.running = false;
       this.powered = false;
       await this.resetBoard();

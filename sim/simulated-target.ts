@@ -50,6 +50,8 @@ export class SimulatedTarget implements ScenarioTarget {
   readonly session: DeviceSession;
   private readonly handles = new Map<string, { file: VfsFile; path: string }>();
   private readonly log: string[] = [];
+  /** The provisioned card before the run, when the run keeps it (`keepBase`). */
+  private base: Uint8Array | undefined;
 
   constructor(
     readonly scenario: Scenario,
@@ -64,7 +66,7 @@ export class SimulatedTarget implements ScenarioTarget {
   /** A target on a fresh simulated card, provisioned by the profile. */
   static async create(
     scenario: Scenario,
-    options: { seed: number; trace?: boolean },
+    options: { seed: number; trace?: boolean; keepBase?: boolean },
   ): Promise<SimulatedTarget> {
     const fat = await fatDriver(engineOf(scenario));
     const profile = profileOf(scenario);
@@ -77,7 +79,10 @@ export class SimulatedTarget implements ScenarioTarget {
       provision: (media) => profile.provision(media, scenario.card.format, scenario.device, { ...ctx, fat }),
       fullTrace: options.trace === true,
     });
-    return new SimulatedTarget(scenario, options.seed, stack);
+    const target = new SimulatedTarget(scenario, options.seed, stack);
+    // Provisioning is not logged: the card as provisioned is what the log's first op sees.
+    if (options.keepBase) target.base = readAll(stack.media());
+    return target;
   }
 
   /** Power on (after a cut, the card holds what survived) and run the device's boot. */
@@ -91,6 +96,17 @@ export class SimulatedTarget implements ScenarioTarget {
   private halt(): void {
     this.session.halt();
     this.handles.clear();
+  }
+
+  /**
+   * The board lost power: the card is cut (if it is not already) and the device stops. One path for
+   * a `cut_power` step and for a fault plan's cut firing inside a step (issue 13: the two used to
+   * leave the board in different states, running on a dead card after a plan cut). The next step
+   * that needs the device gets "not running" until a `boot` or `reboot`.
+   */
+  private powerLost(): void {
+    if (this.stack.powered) this.stack.cutPower();
+    if (this.session.running) this.halt();
   }
 
   private takeLog(): void {
@@ -113,6 +129,7 @@ export class SimulatedTarget implements ScenarioTarget {
     const touched: string[] = [];
     let value: unknown;
     let error: StepResult["error"];
+    const poweredBefore = this.stack.powered;
     try {
       value = await this.execute(step, touched);
       this.stack.poll();
@@ -120,7 +137,7 @@ export class SimulatedTarget implements ScenarioTarget {
       error = errorOf(e);
     }
     this.takeLog();
-    return {
+    const result: StepResult = {
       index,
       op: step.op,
       status: error ? "error" : "ok",
@@ -129,6 +146,12 @@ export class SimulatedTarget implements ScenarioTarget {
       timeMicros: this.stack.clock.nowMicros,
       ...(value !== undefined && { value }),
     };
+    // A fault plan's cut fired during this step: once the step has reported what it saw on the dead
+    // card (as the board's agent does), the board goes down with its card, as on cut_power, unless
+    // the plan cut only the card (`scope: card`, a card pulled from its slot).
+    const cut = poweredBefore && !this.stack.powered;
+    if (cut && this.stack.lastCutScope === "board" && this.session.running) this.powerLost();
+    return result;
   }
 
   private describeFile(path: string): TouchedFile {
@@ -213,8 +236,7 @@ export class SimulatedTarget implements ScenarioTarget {
         this.stack.mark(str("name")!);
         return undefined;
       case "cut_power":
-        this.stack.cutPower();
-        this.halt();
+        this.powerLost();
         return undefined;
       case "reboot":
         this.halt();
@@ -268,6 +290,11 @@ export class SimulatedTarget implements ScenarioTarget {
         engine: this.stack.fat.name,
       },
     };
+  }
+
+  async baseImage(): Promise<Uint8Array> {
+    if (!this.base) throw new Error("SimulatedTarget.baseImage: the target was created without keepBase");
+    return this.base;
   }
 
   /** The whole card image as it is now. */

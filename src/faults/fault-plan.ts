@@ -69,6 +69,12 @@ const powerCutSchema = z
     markOccurrence: uint.optional(),
     /** Writes completed after the mark before the cut (default 0). */
     offsetWrites: uint.optional(),
+    /**
+     * What loses power (default `board`): the whole board, so the device stops with its card, as on a
+     * `cut_power` step; or only the `card` (pulled from its slot, its supply lost), so the device runs
+     * on and sees I/O errors until it is power-cycled or the card comes back.
+     */
+    scope: z.enum(["board", "card"]).optional(),
   })
   .superRefine((v, ctx) => {
     const set = [v.atWrite, v.atTimeMicros, v.atMark].filter((x) => x !== undefined).length;

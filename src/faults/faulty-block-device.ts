@@ -68,9 +68,10 @@ export interface FaultyBlockDeviceOptions {
   /**
    * Told of every power cut as it happens (a trace's `cut` line, TRACE-FORMAT.md): `atWrite` is the
    * write in flight (or the number of writes so far when none is), `tornSectors` how many of its
-   * sectors reached the card (null when no write was in flight).
+   * sectors reached the card (null when no write was in flight); `faultIndex` the plan's fault that
+   * cut (undefined for {@link FaultyBlockDevice.cutNow}).
    */
-  readonly onCut?: (atWrite: number, tornSectors: number | null) => void;
+  readonly onCut?: (atWrite: number, tornSectors: number | null, faultIndex: number | undefined) => void;
 }
 
 /** Bytes of a cache line on the i.MX RT1062 (Cortex-M7 L1 D-cache), MicroPython issue 19010. */
@@ -375,6 +376,7 @@ export class FaultyBlockDevice implements BlockDevice, PowerControl {
     this.onCut?.(
       inFlight ? inFlight.writeIndex : this.writeIndex,
       inFlight ? Math.floor((report.inFlight?.persistedBytes ?? 0) / this.ss) : null,
+      faultIndex,
     );
   }
 

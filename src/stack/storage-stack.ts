@@ -36,6 +36,11 @@ export interface StorageStack {
   readonly capabilities: ReadonlySet<StackCapability>;
   /** False between a power cut and {@link restorePower}. */
   readonly powered: boolean;
+  /**
+   * Whether the last cut took the whole board down (a `cut_power` step, a plan cut of scope `board`)
+   * or only the card (scope `card`: the device runs on). Undefined before any cut.
+   */
+  readonly lastCutScope: "board" | "card" | undefined;
   /** A named point in the write log (and for the fault plan and the PC's schedule). */
   mark(name: string): void;
   /** Cuts power now: unsynced card state follows the fault plan. */
@@ -82,6 +87,7 @@ export class SimulatedStack implements StorageStack {
     "usb-host",
   ]);
   private host: UsbHost | undefined;
+  lastCutScope: "board" | "card" | undefined;
   private sleeps: SleepHookSource | undefined;
   private detachHost: (() => void) | undefined;
 
@@ -95,7 +101,11 @@ export class SimulatedStack implements StorageStack {
     options.provision?.(this.sdCard.media);
     this.faulty = new FaultyBlockDevice(this.sdCard, options.plan, {
       clock: this.clock,
-      onCut: (atWrite, tornSectors) => this.tracing.log.cut(atWrite, tornSectors),
+      onCut: (atWrite, tornSectors, faultIndex) => {
+        this.tracing.log.cut(atWrite, tornSectors);
+        const fault = faultIndex === undefined ? undefined : options.plan.faults[faultIndex];
+        this.lastCutScope = fault?.kind === "power-cut" ? (fault.scope ?? "board") : "board";
+      },
     });
     const full = options.fullTrace === true;
     this.tracing = new TracingBlockDevice(this.faulty, this.clock, undefined, {
@@ -185,6 +195,7 @@ export class RecordingStack implements StorageStack {
   readonly files: FileHistoryRecorder;
   readonly capabilities: ReadonlySet<StackCapability> = new Set<StackCapability>();
   readonly powered = true;
+  readonly lastCutScope = undefined;
 
   constructor(
     /** The card before the run (never written). */

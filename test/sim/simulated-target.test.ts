@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -94,5 +94,82 @@ describe("scenarios on the simulated target", () => {
       expect(m.sweep![k]).toBe(whole.sweep![k]);
     expect(m.sweep!.matrix).toEqual(whole.sweep!.matrix);
     expect(m.sweep!.earliest).toEqual(whole.sweep!.earliest);
+  });
+});
+
+describe("one power-cut path: a plan cut and a cut_power step leave the board in the same state", () => {
+  const write = (name: string, body: string): string => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, body);
+    return file;
+  };
+  const scenario = (name: string, steps: string, faults: string): string =>
+    write(
+      name,
+      `name: ${name}
+description: power-cut path
+device: { profile: openmv-rt1062, firmware: "4.7.0" }
+card: { preset: test-64m, format: micropython }
+pipeline: as-reported
+seed: 1
+steps:
+${steps}
+faults: ${faults}
+`,
+    );
+  const steps = (cut: string): string =>
+    [
+      "  - boot",
+      "  - capture",
+      "  - save: { path: a.jpg }",
+      cut,
+      "  - capture",
+      "  - listdir",
+      "  - reboot",
+      "  - listdir",
+    ]
+      .filter(Boolean)
+      .join("\n");
+  const resultOf = async (file: string): Promise<ScenarioResult> => {
+    const r = await cli([file, "--json", "--golden", dir]);
+    expect(r.err).toBe("");
+    return JSON.parse(r.out) as ScenarioResult;
+  };
+  const statuses = (r: ScenarioResult): string[] =>
+    r.steps.map((s) => `${s.op} ${s.status}${s.error ? ` ${s.error.type}: ${s.error.message}` : ""}`);
+
+  it("a plan cut (scope board, the default) stops the device after the step it fired in", async () => {
+    // The plan cuts at the write after a.jpg's save: nothing in flight for the step that follows.
+    const step = await resultOf(scenario("step-cut", steps("  - cut_power"), "[]"));
+    const plan = await resultOf(
+      scenario(
+        "plan-cut",
+        steps("  - mark: { name: after }\n  - capture\n  - save: { path: b.jpg }"),
+        "[{ kind: power-cut, atMark: after }]",
+      ),
+    );
+    const tail = (r: ScenarioResult) => statuses(r).slice(-4);
+    expect(tail(step)).toEqual(tail(plan));
+    expect(tail(plan)[0]).toMatch(/^capture error .*not running \(add a boot step\)/);
+    expect(tail(plan).slice(2)).toEqual(["reboot ok", "listdir ok"]);
+    // The save the cut interrupted reported what the firmware saw on the dead card.
+    expect(statuses(plan).find((s) => s.startsWith("save error"))).toMatch(/OSError/);
+  });
+
+  it("scope card cuts only the card: the device runs on and sees I/O errors", async () => {
+    const r = await resultOf(
+      scenario(
+        "card-cut",
+        steps("  - mark: { name: after }\n  - capture\n  - save: { path: b.jpg }"),
+        "[{ kind: power-cut, atMark: after, scope: card }]",
+      ),
+    );
+    expect(statuses(r).slice(-5)).toEqual([
+      expect.stringMatching(/^save error OSError/), // the cut fired in b.jpg's save
+      "capture ok", // the camera still runs on a dead card
+      expect.stringMatching(/^listdir /),
+      "reboot ok",
+      "listdir ok",
+    ]);
   });
 });
