@@ -14,6 +14,7 @@ import { SdCard } from "../src/card/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import {
   CrashSpecError,
+  logPosition,
   rebuildState,
   recordingOf,
   replayState,
@@ -31,8 +32,15 @@ import { cardConfigOf, engineOf, fatDriver, profileContext, profileOf } from "./
 import { sweepPartialOf } from "./shard.ts";
 import { SimulatedTarget } from "./simulated-target.ts";
 
-/** Records the scenario's steps (up to the first cut_power or reboot) on a freshly provisioned card. */
-export async function recordScenario(scenario: Scenario, seed: number): Promise<Recording> {
+/**
+ * Records the scenario's steps (up to the first cut_power or reboot) on a freshly provisioned card.
+ * `onStep` is told, before each step, how many writes the log holds (sim/shrink maps cuts to steps).
+ */
+export async function recordScenario(
+  scenario: Scenario,
+  seed: number,
+  onStep?: (index: number, writesBefore: number) => void,
+): Promise<Recording> {
   const fat = await fatDriver(engineOf(scenario));
   const profile = profileOf(scenario);
   const ctx = profileContext(scenario, seed);
@@ -45,9 +53,12 @@ export async function recordScenario(scenario: Scenario, seed: number): Promise<
   const steps = scenario.steps;
   const end = steps.findIndex((s) => s.op === "cut_power" || s.op === "reboot");
   const target = new SimulatedTarget(scenario, seed, stack);
+  const position = logPosition(stack.log);
   try {
-    for (const [i, { label: _label, ...step }] of (end < 0 ? steps : steps.slice(0, end)).entries())
+    for (const [i, { label: _label, ...step }] of (end < 0 ? steps : steps.slice(0, end)).entries()) {
+      onStep?.(i, position().writes);
       await target.runStep(step, i);
+    }
   } finally {
     // Power off: the device's mounts are dropped, open files abandoned without syncing.
     await target.close();

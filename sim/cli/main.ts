@@ -7,6 +7,7 @@ const USAGE = `usage: cardsim <command> [options]
 commands:
   scenario NAME [options]   run a scenario (see: cardsim scenario --list)
   merge FILE...             merge sharded sweep results
+  shrink NAME --replay ID   the smallest scenario that still shows a crash state (--class silent)
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
   profiles                  the device profiles and their steps
   trace diff A B            compare two cardsim-trace/1 block logs
@@ -40,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
     case "pov": {
       const { povMain } = await import("./pov.ts");
       return povMain(rest);
+    }
+    case "shrink": {
+      const { shrinkMain } = await import("./shrink.ts");
+      return shrinkMain(rest);
     }
     case "merge": {
       const { mergeMain } = await import("./scenario.ts");
