@@ -32,6 +32,48 @@ export const FA = {
   DIRTY: 0x80,
 } as const;
 
+/**
+ * How a file's clusters are chained and its entry committed: FAT's volume-wide chain operations, or
+ * exFAT's object-aware ones (exfat-file.ts), where FatFs passes `&fp->obj` to get_fat/create_chain.
+ */
+export interface FileAllocation {
+  /** get_fat: the cluster after `clst` (FatFs's special values for errors and end of chain). */
+  next(clst: number): number;
+  /** create_chain: stretches the chain after `clst` (0: a new chain). */
+  extend(clst: number): number;
+  /** remove_chain from `clst`; `pclst` becomes the end (0: the whole chain). */
+  remove(clst: number, pclst: number): number;
+  /**
+   * f_sync's directory part: the entry takes size, first cluster and time `tm`, then sync_fs; clears
+   * FA_MODIFIED once the entry is stored (even if sync_fs then fails), as FatFs does.
+   */
+  commit(fp: FileObject, tm: number): number;
+}
+
+/** FAT12/16/32: chains on the volume, the 32-byte directory entry at `dirSect`/`dirOffset`. */
+function fatAllocation(vol: Volume): FileAllocation {
+  return {
+    next: (clst) => vol.getFat(clst),
+    extend: (clst) => vol.createChain(clst),
+    remove: (clst, pclst) => vol.removeChain(clst, pclst),
+    commit(fp, tm) {
+      const res = vol.moveWindow(fp.dirSect);
+      if (res !== FRESULT.FR_OK) return res;
+      const w = vol.win;
+      const d = fp.dirOffset;
+      w[d + DIR.Attr] |= AM.ARC;
+      storeCluster(vol, w, d, fp.sclust);
+      st32(w, d + DIR.FileSize, fp.objsize);
+      st32(w, d + DIR.WrtTime, tm);
+      st16(w, d + DIR.LstAccDate, 0);
+      vol.wflag = true;
+      const synced = vol.syncFs();
+      fp.flag &= ~FA.MODIFIED;
+      return synced;
+    },
+  };
+}
+
 /** FatFs FIL. Positions and sizes are bytes; sectors are absolute LBAs. */
 export class FileObject {
   /** First cluster (0: none allocated yet). */
@@ -54,8 +96,12 @@ export class FileObject {
   /** Per-file sector buffer (FF_FS_TINY=0 only). */
   readonly buf: Uint8Array | null;
 
+  /** Chain and entry operations (FAT's unless the volume is exFAT). */
+  alloc: FileAllocation;
+
   constructor(readonly vol: Volume) {
     this.buf = vol.window === "per-file" ? new Uint8Array(vol.ss) : null;
+    this.alloc = fatAllocation(vol);
   }
 
   private get tiny(): boolean {
@@ -89,7 +135,7 @@ export class FileObject {
       if (this.fptr % ss === 0) {
         const csect = Math.floor(this.fptr / ss) & (vol.csize - 1);
         if (csect === 0) {
-          const clst = this.fptr === 0 ? this.sclust : vol.getFat(this.clust);
+          const clst = this.fptr === 0 ? this.sclust : this.alloc.next(this.clust);
           if (clst < 2) return [this.abort(FRESULT.FR_INT_ERR), done];
           if (clst === CLUSTER_DISK_ERROR) return [this.abort(FRESULT.FR_DISK_ERR), done];
           this.clust = clst;
@@ -160,9 +206,9 @@ export class FileObject {
           let clst: number;
           if (this.fptr === 0) {
             clst = this.sclust;
-            if (clst === 0) clst = vol.createChain(0);
+            if (clst === 0) clst = this.alloc.extend(0);
           } else {
-            clst = vol.createChain(this.clust);
+            clst = this.alloc.extend(this.clust);
           }
           if (clst === 0) break; // volume full
           if (clst === 1) return [this.abort(FRESULT.FR_INT_ERR), done];
@@ -245,7 +291,7 @@ export class FileObject {
       } else {
         clst = this.sclust;
         if (clst === 0) {
-          clst = vol.createChain(0);
+          clst = this.alloc.extend(0);
           if (clst === 1) return this.abort(FRESULT.FR_INT_ERR);
           if (clst === CLUSTER_DISK_ERROR) return this.abort(FRESULT.FR_DISK_ERR);
           this.sclust = clst;
@@ -257,13 +303,13 @@ export class FileObject {
           ofs -= bcs;
           this.fptr += bcs;
           if (this.flag & FA.WRITE) {
-            clst = vol.createChain(clst);
+            clst = this.alloc.extend(clst);
             if (clst === 0) {
               ofs = 0; // volume full: the position stops at the last cluster
               break;
             }
           } else {
-            clst = vol.getFat(clst);
+            clst = this.alloc.next(clst);
           }
           if (clst === CLUSTER_DISK_ERROR) return this.abort(FRESULT.FR_DISK_ERR);
           if (clst <= 1 || clst >= vol.nFatent) return this.abort(FRESULT.FR_INT_ERR);
@@ -299,13 +345,13 @@ export class FileObject {
     let res: number = FRESULT.FR_OK;
     if (this.fptr < this.objsize) {
       if (this.fptr === 0) {
-        res = vol.removeChain(this.sclust, 0);
+        res = this.alloc.remove(this.sclust, 0);
         this.sclust = 0;
       } else {
-        const ncl = vol.getFat(this.clust);
+        const ncl = this.alloc.next(this.clust);
         if (ncl === CLUSTER_DISK_ERROR) res = FRESULT.FR_DISK_ERR;
         if (ncl === 1) res = FRESULT.FR_INT_ERR;
-        if (res === FRESULT.FR_OK && ncl < vol.nFatent) res = vol.removeChain(ncl, this.clust);
+        if (res === FRESULT.FR_OK && ncl < vol.nFatent) res = this.alloc.remove(ncl, this.clust);
       }
       this.objsize = this.fptr;
       this.flag |= FA.MODIFIED;
@@ -317,25 +363,10 @@ export class FileObject {
     return res;
   }
 
-  /** f_sync: cached data, then the directory entry (size, cluster, DIR_WrtTime, archive bit), then sync_fs. */
+  /** f_sync: cached data, then the directory entry (size, cluster, time, archive bit), then sync_fs. */
   sync(): number {
     if (!(this.flag & FA.MODIFIED)) return FRESULT.FR_OK;
-    const vol = this.vol;
     if (!this.flushBuffer()) return FRESULT.FR_DISK_ERR;
-    const tm = vol.fattime();
-    let res = vol.moveWindow(this.dirSect);
-    if (res === FRESULT.FR_OK) {
-      const w = vol.win;
-      const d = this.dirOffset;
-      w[d + DIR.Attr] |= AM.ARC;
-      storeCluster(vol, w, d, this.sclust);
-      st32(w, d + DIR.FileSize, this.objsize);
-      st32(w, d + DIR.WrtTime, tm);
-      st16(w, d + DIR.LstAccDate, 0);
-      vol.wflag = true;
-      res = vol.syncFs();
-      this.flag &= ~FA.MODIFIED;
-    }
-    return res;
+    return this.alloc.commit(this, this.vol.fattime());
   }
 }

@@ -1,10 +1,12 @@
 /**
  * Finding and loading a FAT volume (ff.c check_fs, find_volume, mount_volume): the boot sector at LBA 0
  * or in the first matching MBR partition, the BPB checks that decide FR_NO_FILESYSTEM, the FAT type from
- * the cluster count (fatgen103: < 4085 FAT12, < 65525 FAT16), and the FSInfo hints on FAT32.
+ * the cluster count (fatgen103: < 4085 FAT12, < 65525 FAT16), and the FSInfo hints on FAT32; an exFAT
+ * boot sector goes to exfat-mount.ts.
  */
 import { FRESULT } from "../fat-engine.ts";
 import { STA } from "./disk.ts";
+import { loadExfatVolume } from "./exfat-mount.ts";
 import {
   FS_FAT12,
   FS_FAT16,
@@ -28,14 +30,18 @@ function checkBootSector(vol: Volume, sect: number): number {
   const jump = w[0];
   const jumpOk = jump === 0xeb || jump === 0xe9 || jump === 0xe8;
   const text = (o: number, n: number): string => String.fromCharCode(...w.subarray(o, o + n));
+  // FF_FS_EXFAT=1 (both revisions): "\xEB\x76\x90EXFAT   " (exFAT spec §3.1.1, §3.1.2).
+  const isExfatBoot = (): boolean =>
+    w[0] === 0xeb && w[1] === 0x76 && w[2] === 0x90 && text(3, 8) === "EXFAT   ";
   if (vol.revision === "R0.13c") {
     // R0.13c: the 55AA signature is required, then "FAT" at BS_FilSysType or "FAT32" at BS_FilSysType32.
     if (sign !== 0xaa55) return 3;
-    if (text(3, 8) === "EXFAT   " && w[0] === 0xeb && w[1] === 0x76) return 1;
+    if (isExfatBoot()) return 1;
     if (jumpOk && (text(54, 3) === "FAT" || text(82, 5) === "FAT32")) return 0;
     return 2;
   }
   // R0.15: FAT32 by signature + "FAT32   "; older volumes by a plausible BPB, without the signature.
+  if (sign === 0xaa55 && isExfatBoot()) return 1;
   if (jumpOk) {
     if (sign === 0xaa55 && text(82, 8) === "FAT32   ") return 0;
     const bps = ld16(w, 11);
@@ -85,7 +91,8 @@ export function loadVolume(vol: Volume, stat: number): number {
   if (stat & STA.NOINIT) return FRESULT.FR_NOT_READY;
   const fmt = findVolume(vol);
   if (fmt === 4) return FRESULT.FR_DISK_ERR;
-  if (fmt >= 1) return FRESULT.FR_NO_FILESYSTEM; // exFAT is not supported (README deviations)
+  if (fmt === 1) return loadExfatVolume(vol);
+  if (fmt >= 2) return FRESULT.FR_NO_FILESYSTEM;
   const bsect = vol.winsect;
   const w = vol.win;
   const ss = vol.ss;

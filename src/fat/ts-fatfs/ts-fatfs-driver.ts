@@ -16,7 +16,8 @@ import { Disk, validSectorSize } from "./disk.ts";
 import { makeFilesystem } from "./mkfs.ts";
 import { loadVolume } from "./mount.ts";
 import { TsFatfsEngine } from "./ts-fatfs-engine.ts";
-import { Volume } from "./volume.ts";
+import { ExfatEngine } from "./exfat-engine.ts";
+import { FS_EXFAT, Volume } from "./volume.ts";
 
 export class TsFatfsDriver implements FatDriver {
   /** e.g. "ts-fatfs R0.13c tiny". */
@@ -54,13 +55,14 @@ export class TsFatfsDriver implements FatDriver {
     return { disk, stat };
   }
 
-  mount(device: BlockDevice, options: FatMountOptions = {}): TsFatfsEngine {
+  /** Mounts a FAT12/16/32 volume ({@link TsFatfsEngine}) or an exFAT one ({@link ExfatEngine}). */
+  mount(device: BlockDevice, options: FatMountOptions = {}): TsFatfsEngine | ExfatEngine {
     const readOnly = options.readOnly ?? (device as { writable?: boolean }).writable === false;
     const { disk, stat } = this.bind(device, readOnly, "mount");
     const vol = new Volume(disk, this.config.window, this.config.revision, () => this.fattime());
     const res = loadVolume(vol, stat);
     if (res !== FRESULT.FR_OK) throw new FatError(res, "mount");
-    return new TsFatfsEngine(vol);
+    return vol.fsType === FS_EXFAT ? new ExfatEngine(vol) : new TsFatfsEngine(vol);
   }
 
   mkfs(device: BlockDevice, params: MkfsParams): void {

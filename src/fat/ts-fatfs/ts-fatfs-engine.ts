@@ -34,7 +34,7 @@ import { FA, FileObject } from "./file.ts";
 import { NS, NSFLAG } from "./names.ts";
 import { CLUSTER_DISK_ERROR, FS_FAT12, FS_FAT16, FS_FAT32, ld16, ld32, st32, type Volume } from "./volume.ts";
 
-const DISPOSITION: Record<FatOpenFlags["disposition"], number> = {
+export const DISPOSITION: Record<FatOpenFlags["disposition"], number> = {
   "open-existing": FA.OPEN_EXISTING,
   "create-always": FA.CREATE_ALWAYS,
   "open-always": FA.OPEN_ALWAYS,
@@ -434,8 +434,8 @@ export class TsFatfsEngine implements FatEngine {
   }
 }
 
-/** An open file of a {@link TsFatfsEngine}. */
-class TsFatfsFile implements FatFile {
+/** An open file of a {@link TsFatfsEngine} (and of an exFAT volume's engine). */
+export class TsFatfsFile implements FatFile {
   private fp: FileObject | null;
 
   constructor(

@@ -13,6 +13,8 @@ import type { FatfsRevision, WindowMode } from "./config.ts";
 export const FS_FAT12 = 1;
 export const FS_FAT16 = 2;
 export const FS_FAT32 = 3;
+/** FatFs FS_EXFAT: the exFAT code (exfat-*.ts) runs on the same window and geometry fields. */
+export const FS_EXFAT = 4;
 
 /** "No sector" for the window (FatFs: (LBA_t)0 - 1). */
 export const NO_SECTOR = 0xffffffff;
@@ -50,6 +52,8 @@ export class Volume {
   /** FAT12/16: first root-directory sector; FAT32: BPB_RootClus. */
   dirbase = 0;
   database = 0;
+  /** exFAT: first sector of the Allocation Bitmap (FatFs fs->bitbase); 0 on FAT. */
+  bitbase = 0;
   /** Last allocated cluster (FSI_Nxt_Free hint); 0xFFFFFFFF when unknown. */
   lastClst = 0xffffffff;
   /** Free clusters (FSI_Free_Count); 0xFFFFFFFF when unknown. */
