@@ -6,7 +6,7 @@ import type { CowBlockDevice } from "../block/cow-block-device.ts";
 import type { BlockDevice } from "../block/block-device.ts";
 import { CrashStateMaterialiser, type CrashPoint, type EnumeratedCrashPoint } from "../faults/materialise.ts";
 import { fsck, type FsckKind } from "../fat/fsck.ts";
-import type { FatDriver, FatEngine, FatEntryInfo } from "../fat/fat-engine.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import {
   classifyFile,
@@ -26,11 +26,14 @@ import { reboot } from "./reboot.ts";
 import type { Invariant } from "./invariants.ts";
 import { formatStateReplayId } from "./replay-id.ts";
 import { tornKey, type StateResult } from "./sweep-types.ts";
+import { VolumeReader } from "./volume-reader.ts";
+import { IncrementalChecker, type IncrementalStats } from "./incremental-checker.ts";
 
 /** Checks crash states of one recording, one after another (keeps a materialiser cursor). */
 export class CrashStateChecker {
   readonly materialiser: CrashStateMaterialiser;
   private readonly oracles: FileOracle[];
+  private readonly incremental: IncrementalChecker | null;
 
   constructor(
     readonly recording: Recording,
@@ -40,10 +43,31 @@ export class CrashStateChecker {
       invariants?: readonly Invariant[];
       fsck?: boolean;
       config?: VfsConfig;
+      /**
+       * Reuse results across states whose change did not touch what they read (default true); false
+       * checks every state in full (needed when reads are not a function of the device's content).
+       */
+      incremental?: boolean;
     } = {},
   ) {
     this.materialiser = new CrashStateMaterialiser(recording.base, recording.log);
     this.oracles = fileOracles(recording);
+    this.incremental =
+      options.incremental === false
+        ? null
+        : new IncrementalChecker({
+            runtime,
+            mountPoint: recording.mountPoint,
+            oracles: this.oracles,
+            readers: options.readers ?? [],
+            fsck: options.fsck === false ? null : fsckKinds,
+            ...(options.config && { config: options.config }),
+          });
+  }
+
+  /** Reuse counts of the incremental checks so far (null when checking every state in full). */
+  get incrementalStats(): IncrementalStats | null {
+    return this.incremental?.stats ?? null;
   }
 
   /** The surviving device of a crash point (a fresh fork). */
@@ -53,7 +77,12 @@ export class CrashStateChecker {
 
   /** Materialises, fscks, reboots, reads and classifies every touched file. */
   async check(point: EnumeratedCrashPoint | CrashPoint, ordinal: number): Promise<StateResult> {
-    return this.checkDevice(this.materialise(point), point, ordinal);
+    const device = this.materialise(point);
+    if (!this.incremental) return this.checkDevice(device, point, ordinal);
+    const found = await this.incremental.check(device, point.completedWrites);
+    // null: a computation wrote to the device; check an untouched copy of the state in full.
+    if (!found) return this.checkDevice(this.materialise(point), point, ordinal);
+    return this.result(point, ordinal, found.mounted, found.mountError, found.files, found.fsck);
   }
 
   /** {@link check} on an already materialised device (it is mounted and read, not written). */
@@ -94,14 +123,29 @@ export class CrashStateChecker {
       }
       cls = worst;
     }
+    return this.result(point, ordinal, boot.mounted, mountError, files, kinds, cls);
+  }
+
+  /** The state's result from its parts (class: the worst file's, or unmountable), invariants checked. */
+  private result(
+    point: CrashPoint,
+    ordinal: number,
+    mounted: boolean,
+    mountError: string | undefined,
+    files: FileOutcome[],
+    kinds: FsckKind[],
+    cls: StateClass = mounted
+      ? files.reduce<FileClass>((w, f) => worse(w, f.class), "intact")
+      : "unmountable",
+  ): StateResult {
     const base = {
       ordinal,
-      replayId: formatStateReplayId(rec, point),
-      cut: c,
+      replayId: formatStateReplayId(this.recording, point),
+      cut: point.completedWrites,
       policy: point.unsynced.policy,
       torn: tornKey(point.torn),
       class: cls,
-      volume: boot.mounted ? ("mounted" as const) : ("unmountable" as const),
+      volume: mounted ? ("mounted" as const) : ("unmountable" as const),
       ...(mountError !== undefined && { mountError }),
       files,
       fsck: kinds,
@@ -113,57 +157,8 @@ export class CrashStateChecker {
   }
 }
 
-/**
- * Reads the touched files of one rebooted volume straight from the engine. Existence comes from one
- * listing per directory (FAT names compare case-insensitively, long or 8.3), so an absent file costs
- * no exception; a failing listing or read throws the engine's FatError (the file is `detected`).
- */
-class VolumeReader {
-  private readonly dirs = new Map<string, Map<string, FatEntryInfo> | null>();
-
-  constructor(
-    private readonly engine: FatEngine,
-    private readonly mountPoint: string,
-  ) {}
-
-  private listing(dir: string): Map<string, FatEntryInfo> | null {
-    const key = dir.toUpperCase();
-    if (this.dirs.has(key)) return this.dirs.get(key)!;
-    let out: Map<string, FatEntryInfo> | null = null;
-    const slash = dir.lastIndexOf("/");
-    const parent = slash <= 0 ? (dir === "/" ? null : "/") : dir.slice(0, slash);
-    const parentList = parent === null ? undefined : this.listing(parent);
-    const self = parentList === undefined ? undefined : parentList?.get(dir.slice(slash + 1).toUpperCase());
-    if (parent === null || (self && self.isDirectory)) {
-      out = new Map();
-      for (const e of this.engine.readdir(dir)) {
-        out.set(e.name.toUpperCase(), e);
-        if (e.shortName) out.set(e.shortName.toUpperCase(), e);
-      }
-    }
-    this.dirs.set(key, out);
-    return out;
-  }
-
-  /** The file's bytes, or null when it (or a directory on its path) does not exist. */
-  read(vfsPath: string): Uint8Array | null {
-    const path = vfsPath.slice(this.mountPoint.length);
-    const slash = path.lastIndexOf("/");
-    const list = this.listing(slash === 0 ? "/" : path.slice(0, slash));
-    const entry = list?.get(path.slice(slash + 1).toUpperCase());
-    if (!entry || entry.isDirectory) return null;
-    const f = this.engine.open(path, { read: true, write: false, disposition: "open-existing" });
-    try {
-      const buf = new Uint8Array(entry.size);
-      const n = f.read(buf);
-      return n === buf.length ? buf : buf.subarray(0, n);
-    } finally {
-      f.close();
-    }
-  }
-}
-
-function fsckKinds(device: BlockDevice): FsckKind[] {
+/** The distinct kinds of fsck's findings on `device`, sorted (empty when clean). */
+export function fsckKinds(device: BlockDevice): FsckKind[] {
   const r = fsck(device, { maxFindings: 64 });
   if (r.clean) return [];
   return [...new Set(r.findings.map((f) => f.kind))].sort();

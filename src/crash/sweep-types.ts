@@ -46,6 +46,12 @@ export interface CrashSweepOptions {
   readonly invariants?: readonly Invariant[];
   /** Run fsck on each state (default true). */
   readonly fsck?: boolean;
+  /**
+   * Reuse a result while nothing it read changed between states (default true: src/crash
+   * incremental-checker.ts). false checks every state in full: required when the device's reads are
+   * not a function of its bytes (a metastable fault returns other bytes on each read).
+   */
+  readonly incremental?: boolean;
   /** Keep every state's result in `states` (default true). */
   readonly keepStates?: boolean;
   readonly config?: VfsConfig;

@@ -25,6 +25,7 @@ async function main(task: WorkerTask): Promise<void> {
       readers,
       invariants,
       fsck: task.fsck,
+      incremental: task.incremental,
       keepStates: task.keepStates,
       runtime,
       ...(task.shard && { shard: task.shard }),

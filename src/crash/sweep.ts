@@ -50,6 +50,7 @@ export async function checkStatesInline(
     ...(options.invariants && { invariants: options.invariants }),
     ...(options.fsck !== undefined && { fsck: options.fsck }),
     ...(options.config && { config: options.config }),
+    ...(options.incremental !== undefined && { incremental: options.incremental }),
   });
   const states: StateResult[] = [];
   for (let i = 0; i < ordinals.length; i++) {

@@ -44,6 +44,7 @@ export interface WorkerTask {
   /** Names of built-in invariants to check (closedBeforeCutNeverSilent, ...). */
   invariants: string[];
   fsck: boolean;
+  incremental: boolean;
   keepStates: boolean;
   shard?: ShardSpec;
 }
@@ -173,6 +174,7 @@ export async function runInWorkers(
       ...(options.readersModule && { readersModule: options.readersModule }),
       invariants,
       fsck: options.fsck ?? true,
+      incremental: options.incremental ?? true,
       keepStates: options.keepStates ?? true,
       ...(options.shard && { shard: options.shard }),
     });

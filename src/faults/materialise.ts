@@ -104,7 +104,8 @@ export class CrashStateMaterialiser {
     this.barrierAt = Int32Array.from(barrierAt);
     this.writeCount = this.writes.length;
     this.state = base.fork();
-    this.checkpoints.set(0, base.fork());
+    // Checkpoints are snapshots (frozen, shared): the fork of each crash state is then O(1) + its epoch.
+    this.checkpoints.set(0, base.snapshot());
   }
 
   /** Write count before the last barrier that precedes write `completedWrites`. */
@@ -169,9 +170,9 @@ export class CrashStateMaterialiser {
       }
       this.cursor++;
       if (this.barrierAt[this.cursor] === this.cursor && !this.checkpoints.has(this.cursor))
-        this.checkpoints.set(this.cursor, this.state.fork());
+        this.checkpoints.set(this.cursor, this.state.snapshot());
     }
-    const snap = this.checkpoints.get(b) ?? this.state.fork();
+    const snap = this.checkpoints.get(b) ?? this.state.snapshot();
     this.checkpoints.set(b, snap);
     return snap;
   }

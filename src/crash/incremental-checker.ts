@@ -1,0 +1,236 @@
+/**
+ * Incremental checking of consecutive crash states (issue 14): every result — fsck's finding kinds,
+ * whether the volume mounts, each directory listing, each file's outcome — is kept with the sectors
+ * its computation read ({@link ReadRecorder}), and reused while none of those sectors changes.
+ * The change between two states comes from the copy-on-write lineage
+ * ({@link CowBlockDevice.differingBlocks}, O(changes)), so a state that changes nothing a result read
+ * costs a few set lookups instead of a mount, a directory scan and a file read.
+ *
+ * Sound because every result is a function of the bytes it read: the engine reads a fresh mount per
+ * recomputed file (so nothing it serves from its sector window was read by another file's
+ * computation), the readers are deterministic, and a computation that writes is not kept. Memos are
+ * invalidated eagerly by each state's change, so a memo never outlives a change it did not see.
+ * Not for devices whose reads are not a function of their content (a metastable fault): the checker's
+ * `incremental: false` checks every state in full.
+ */
+import type { CowBlockDevice } from "../block/cow-block-device.ts";
+import type { FsckKind } from "../fat/fsck.ts";
+import type { FatDriver } from "../fat/fat-engine.ts";
+import type { VfsConfig } from "../vfs/vfs-config.ts";
+import { classifyFile, fileAtCut, type FileOracle, type FileOutcome, type ReaderRule } from "./oracle.ts";
+import { ReadRecorder, touches, type SectorRanges } from "./read-deps.ts";
+import { reboot, type RebootResult } from "./reboot.ts";
+import { VolumeReader, type Listing } from "./volume-reader.ts";
+
+interface Memo<T> {
+  readonly deps: SectorRanges;
+  readonly value: T;
+}
+
+type MountValue = { mounted: true } | { mounted: false; error: string };
+type ListingValue = { ok: true; listing: Listing } | { ok: false; error: unknown };
+interface FileMemo extends Memo<FileOutcome> {
+  /** The oracle's position at the cut the outcome was classified against. */
+  readonly atKey: string;
+}
+
+/** What one state's check found, without its identity (the caller adds ordinal, replay id...). */
+export interface IncrementalOutcome {
+  readonly fsck: FsckKind[];
+  readonly mountError?: string;
+  readonly mounted: boolean;
+  readonly files: FileOutcome[];
+}
+
+/** Options of {@link IncrementalChecker}. */
+export interface IncrementalCheckerOptions {
+  readonly runtime: FatDriver;
+  readonly mountPoint: string;
+  readonly oracles: readonly FileOracle[];
+  readonly readers: readonly ReaderRule[];
+  /** fsck each state (its kinds), or not. */
+  readonly fsck: ((device: ReadRecorder) => FsckKind[]) | null;
+  readonly config?: VfsConfig;
+}
+
+/** Counts of recomputed vs reused results (for the bench). */
+export interface IncrementalStats {
+  states: number;
+  fsckRuns: number;
+  mounts: number;
+  fileReads: number;
+  fileReuses: number;
+}
+
+/** Checks a sequence of states of one lineage, reusing every result whose sectors did not change. */
+export class IncrementalChecker {
+  private prev: CowBlockDevice | null = null;
+  private fsckMemo: Memo<FsckKind[]> | null = null;
+  private mountMemo: Memo<MountValue> | null = null;
+  private readonly listings = new Map<string, Memo<ListingValue>>();
+  private readonly files: (FileMemo | null)[];
+  /** Set when a listing's mount wrote: the state in progress must be checked in full. */
+  private listingWrote = false;
+  readonly stats: IncrementalStats = { states: 0, fsckRuns: 0, mounts: 0, fileReads: 0, fileReuses: 0 };
+
+  constructor(private readonly o: IncrementalCheckerOptions) {
+    this.files = o.oracles.map(() => null);
+  }
+
+  /** Forgets every memo (the next state is checked in full). */
+  reset(): void {
+    this.prev = null;
+    this.fsckMemo = null;
+    this.mountMemo = null;
+    this.listings.clear();
+    this.files.fill(null);
+  }
+
+  /** Drops the memos that read a sector of `delta` (all of them when the change is unknown). */
+  private invalidate(delta: readonly number[] | null): void {
+    if (delta === null) {
+      this.reset();
+      return;
+    }
+    if (delta.length === 0) return;
+    const stale = (m: Memo<unknown> | null): boolean => m !== null && touches(m.deps, delta);
+    if (stale(this.fsckMemo)) this.fsckMemo = null;
+    if (stale(this.mountMemo)) this.mountMemo = null;
+    for (const [k, m] of this.listings) if (stale(m)) this.listings.delete(k);
+    for (let i = 0; i < this.files.length; i++) if (stale(this.files[i])) this.files[i] = null;
+  }
+
+  /**
+   * Checks `device` (the state after `completedWrites` writes). Returns null when a computation wrote
+   * to the device: the caller must check a fresh copy of the state in full.
+   */
+  async check(device: CowBlockDevice, completedWrites: number): Promise<IncrementalOutcome | null> {
+    this.stats.states++;
+    this.invalidate(this.prev ? device.differingBlocks(this.prev) : null);
+    this.prev = device;
+    const bs = device.blockSize;
+
+    let kinds: FsckKind[] = [];
+    if (this.o.fsck) {
+      if (!this.fsckMemo) {
+        const rec = new ReadRecorder(device, bs);
+        const value = this.o.fsck(rec);
+        this.stats.fsckRuns++;
+        if (rec.writes > 0) return this.abandon();
+        this.fsckMemo = { deps: rec.ranges(), value };
+      }
+      kinds = this.fsckMemo.value;
+    }
+
+    if (!this.mountMemo) {
+      const rec = new ReadRecorder(device, bs);
+      const boot = this.mount(rec);
+      if (boot.mounted) boot.shutdown();
+      if (rec.writes > 0) return this.abandon();
+      const value: MountValue = boot.mounted
+        ? { mounted: true }
+        : { mounted: false, error: `${boot.fresult} (errno ${boot.errno})` };
+      this.mountMemo = { deps: rec.ranges(), value };
+    }
+    const mount = this.mountMemo.value;
+    if (!mount.mounted) return { fsck: kinds, mounted: false, mountError: mount.error, files: [] };
+
+    const files: FileOutcome[] = [];
+    for (let i = 0; i < this.o.oracles.length; i++) {
+      const oracle = this.o.oracles[i];
+      const at = fileAtCut(oracle.history, completedWrites);
+      const atKey = `${at.expectedVersion}/${at.closedBeforeCut ? 1 : 0}`;
+      const memo = this.files[i];
+      if (memo && memo.atKey === atKey) {
+        this.stats.fileReuses++;
+        files.push(memo.value);
+        continue;
+      }
+      const rec = new ReadRecorder(device, bs);
+      const boot = this.mount(rec);
+      if (!boot.mounted) return this.abandon();
+      const listingDeps: SectorRanges[] = [];
+      const reader = new VolumeReader(boot.engine, this.o.mountPoint, (dir) =>
+        this.listing(device, dir, listingDeps),
+      );
+      let outcome: FileOutcome;
+      try {
+        outcome = await classifyFile(
+          oracle.history,
+          oracle.versions,
+          at,
+          boot.vfs,
+          () => reader.read(oracle.history.path),
+          this.o.readers,
+        );
+      } finally {
+        boot.shutdown();
+      }
+      this.stats.fileReads++;
+      if (rec.writes > 0 || this.listingWrote) return this.abandon();
+      let deps = rec.ranges();
+      for (const d of listingDeps) deps = mergeRanges(deps, d);
+      this.files[i] = { deps, value: outcome, atKey };
+      files.push(outcome);
+    }
+    return { fsck: kinds, mounted: true, files };
+  }
+
+  private abandon(): null {
+    this.reset();
+    this.listingWrote = false;
+    return null;
+  }
+
+  private mount(device: ReadRecorder): RebootResult {
+    this.stats.mounts++;
+    return reboot(device, {
+      runtime: this.o.runtime,
+      mountPoint: this.o.mountPoint,
+      ...(this.o.config && { config: this.o.config }),
+    });
+  }
+
+  /** A directory's listing, from its memo or from a fresh mount of its own; throws what the engine threw. */
+  private listing(device: CowBlockDevice, dir: string, depsOut: SectorRanges[]): Listing {
+    const key = dir.toUpperCase();
+    let memo = this.listings.get(key);
+    if (!memo) {
+      const rec = new ReadRecorder(device, device.blockSize);
+      const boot = this.mount(rec);
+      let value: ListingValue;
+      if (!boot.mounted) value = { ok: false, error: new Error(`volume did not mount: ${boot.fresult}`) };
+      else {
+        try {
+          value = { ok: true, listing: new VolumeReader(boot.engine, this.o.mountPoint).listing(dir) };
+        } catch (e) {
+          value = { ok: false, error: e };
+        } finally {
+          boot.shutdown();
+        }
+      }
+      // A listing that wrote cannot be trusted; it is not kept (the file computation then sees writes too).
+      memo = { deps: rec.ranges(), value };
+      if (rec.writes === 0) this.listings.set(key, memo);
+      else this.listingWrote = true;
+    }
+    depsOut.push(memo.deps);
+    if (!memo.value.ok) throw memo.value.error;
+    return memo.value.listing;
+  }
+}
+
+/** Union of two sorted, merged range lists. */
+function mergeRanges(a: SectorRanges, b: SectorRanges): SectorRanges {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < a.length; i += 2) pairs.push([a[i], a[i + 1]]);
+  for (let i = 0; i < b.length; i += 2) pairs.push([b[i], b[i + 1]]);
+  pairs.sort((x, y) => x[0] - y[0]);
+  const out: number[] = [];
+  for (const [s, e] of pairs) {
+    const n = out.length;
+    if (n > 0 && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
+    else out.push(s, e);
+  }
+  return Int32Array.from(out);
+}
