@@ -17,6 +17,28 @@ card: { preset: test-64m, format: mkfs-fat32 }
 `;
 
 describe("teensy41-pov", () => {
+  it("the scenario's engine: picks the Teensy's FAT engine as for every profile (no device.fatEngine)", async () => {
+    const body = `steps:
+  - boot
+  - save_image: { name: a.pov }
+  - save_image: { name: b.pov, pixels: rings }
+  - load_image: { name: a.pov }
+  - list_images
+`;
+    const js = await run(HEAD.replace(" DEVICE", "") + "engine: js-fatfs\n" + body);
+    const ours = await run(HEAD.replace(" DEVICE", "") + "engine: ts-fatfs-per-file\n" + body);
+    expect(js.log.find((l) => l.startsWith("SD: card mounted"))).toMatch(/js-fatfs/);
+    expect(ours.log.find((l) => l.startsWith("SD: card mounted"))).not.toMatch(/js-fatfs/);
+    // Our engine in js-fatfs's mode: the same steps, files and card bytes as the oracle.
+    const strip = (r: typeof js) => ({ steps: r.steps, files: r.files, fsck: r.fsck });
+    expect(strip(ours)).toEqual(strip(js));
+    expect(() =>
+      parseScenario(HEAD.replace(" DEVICE", ", fatEngine: js-fatfs") + body, "scenarios/t.yaml", {
+        validateFaults,
+      }),
+    ).toThrow(/scenarios\/t\.yaml:3:\d+: device\.fatEngine/);
+  });
+
   it("a busy card fails the save after SdFat's 1 s busy wait (not the OpenMV driver's 3 s)", async () => {
     const r = await run(
       HEAD.replace(" DEVICE", "") +

@@ -3,7 +3,6 @@
  * src/pov settles the defaults) and the card the poi finds in its slot.
  */
 import { z } from "zod";
-import { FAT_DRIVER_KINDS } from "../../fat/drivers.ts";
 import { DEFAULT_DISPLAY_BUFFER_BYTES } from "../../pov/index.ts";
 
 /**
@@ -29,8 +28,6 @@ export const teensyDeviceSchema = z.strictObject({
     .default(DEFAULT_DISPLAY_BUFFER_BYTES),
   /** The card's file system: `exfat` puts an exFAT boot sector on the card (SDXC cards ship so). */
   cardFilesystem: z.enum(["fat", "exfat"]).default("fat"),
-  /** A FAT engine other than the stack's (the write order is the engine's: src/pov/README.md). */
-  fatEngine: z.enum(FAT_DRIVER_KINDS).optional(),
 });
 /** The parsed `device:` block. */
 export type TeensyDeviceConfig = z.infer<typeof teensyDeviceSchema>;

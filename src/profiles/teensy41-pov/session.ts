@@ -6,7 +6,6 @@
  */
 import { createHash } from "node:crypto";
 import { Prng } from "../../clock/index.ts";
-import { loadFatDriver } from "../../fat/drivers.ts";
 import type { FatDriver } from "../../fat/fat-engine.ts";
 import type { SleepHookSource } from "../../hosts/index.ts";
 import {
@@ -108,7 +107,6 @@ export class TeensySession implements DeviceSession {
   private readonly lines: string[] = [];
   private cardOut = false;
   private seq = 0;
-  private fat: FatDriver | null = null;
   /** The poi has no USB mass storage: nothing runs during its sleeps. */
   readonly sleepHooks: SleepHookSource = { onSleep: () => () => undefined };
 
@@ -148,19 +146,16 @@ export class TeensySession implements DeviceSession {
     this.lines.push(line);
   };
 
-  /** The FAT engine: the stack's, or the one `device.fatEngine` names (configuration, not code). */
-  private async fatDriver(): Promise<FatDriver> {
-    const kind = this.config.device.fatEngine;
-    if (kind === undefined) return this.stack.fat;
-    this.fat ??= await loadFatDriver(this.stack.clock, kind);
-    return this.fat;
+  /** The FAT engine: the stack's, which the scenario's `engine:` picks as for every profile. */
+  private fatDriver(): FatDriver {
+    return this.stack.fat;
   }
 
   async boot(): Promise<void> {
     if (this.running) throw new StepUsageError("boot: the Teensy is already running");
     const d = this.config.device;
     const vfs = new Vfs();
-    const fat = await this.fatDriver();
+    const fat = this.fatDriver();
     const sd = new SDStorageManager(
       {
         vfs,
