@@ -32,6 +32,8 @@ export interface TargetOptions {
   seed: number;
   /** Log every block operation for a trace file (`--trace`). */
   trace?: boolean;
+  /** Keep the card as it is before the first logged operation (`--save-base`). */
+  keepBase?: boolean;
 }
 
 /** Builds a fresh target for one run. */
@@ -133,6 +135,8 @@ export interface RunOptions {
   onTrace?: (trace: RunTrace) => void;
   /** Receives the final card image (or the replayed state's) when set (`--save-card`). */
   onCardImage?: (image: Uint8Array) => void;
+  /** Receives the card before the first logged write (`--save-base`: the base of a trace sweep). */
+  onBaseImage?: (image: Uint8Array) => void;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -239,11 +243,11 @@ export function summarizeChecks(checks: Check[]): ScenarioResult["expectations"]
   return { passed: failures.length === 0, checks, failures };
 }
 
-function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
+export function sortedRecord<T>(r: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function sortFindings(f: FsckFinding[]): FsckFinding[] {
+export function sortFindings(f: FsckFinding[]): FsckFinding[] {
   const key = (x: FsckFinding): string => `${x.kind}\u0000${x.path ?? ""}\u0000${x.message}`;
   return [...f].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
@@ -264,7 +268,11 @@ export async function runScenario(
       "this target has no sweep runner: --sweep, --shard and --replay are not available",
     );
 
-  const target = await create(scenario, { seed, ...(options.onTrace && { trace: true }) });
+  const target = await create(scenario, {
+    seed,
+    ...(options.onTrace && { trace: true }),
+    ...(options.onBaseImage && { keepBase: true }),
+  });
   try {
     const missing = [...requiredCapabilities(scenario, options, plan !== undefined)].filter(
       ([cap]) => !target.capabilities.has(cap),
@@ -321,6 +329,13 @@ export async function runScenario(
     }
     if (options.onCardImage)
       options.onCardImage(target.cardImage ? await target.cardImage() : readAll(evidence.card));
+    if (options.onBaseImage) {
+      if (!target.baseImage)
+        throw new CapabilityError(
+          `target '${target.name}' keeps no base image: --save-base is not available`,
+        );
+      options.onBaseImage(await target.baseImage());
+    }
 
     const checks = checkExpectations(scenario, { steps, log, files, fsck });
     let sweep: SweepSection | undefined;

@@ -117,7 +117,18 @@ export const simulatedSweepRunner: SweepRunner = {
 };
 
 async function sweep(scenario: Scenario, options: Parameters<SweepRunner["run"]>[1]) {
-  const rec = await recordScenario(scenario, options.seed);
+  return sweepRecording(scenario, await recordScenario(scenario, options.seed), options);
+}
+
+/**
+ * Checks the crash states of a recording of `scenario` with its profile's readers (a simulated
+ * recording, or one made from a trace file: sim/trace-sweep.ts).
+ */
+export async function sweepRecording(
+  scenario: Scenario,
+  rec: Recording,
+  options: Parameters<SweepRunner["run"]>[1],
+) {
   const profile = profileOf(scenario);
   const result = await runSweep(rec, {
     spec: options.spec,
@@ -142,7 +153,16 @@ async function replay(
   replayId: string,
   options: Parameters<SweepRunner["replay"]>[2],
 ): Promise<ReplayResult> {
-  const rec = await recordScenario(scenario, options.seed);
+  return replayRecording(scenario, await recordScenario(scenario, options.seed), replayId, options);
+}
+
+/** Rebuilds and checks one crash state of a recording of `scenario` (`--replay`). */
+export async function replayRecording(
+  scenario: Scenario,
+  rec: Recording,
+  replayId: string,
+  options: Parameters<SweepRunner["replay"]>[2],
+): Promise<ReplayResult> {
   let state;
   try {
     state = await replayState(rec, replayId, {

@@ -64,6 +64,8 @@ export interface ScenarioTarget {
   evidence(): Promise<TargetEvidence>;
   /** The whole card image (capability `card-image`; default: read from {@link evidence}'s card). */
   cardImage?(): Promise<Uint8Array>;
+  /** The card before the first logged operation (when asked for with `keepBase`): a trace sweep's base. */
+  baseImage?(): Promise<Uint8Array>;
   /** The block-operation log of the run and what its `cardsim-trace/1` header says (when asked for). */
   trace?(): Promise<RunTrace>;
   /** Releases resources (serial port, workers). */

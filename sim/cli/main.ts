@@ -7,6 +7,7 @@ const USAGE = `usage: cardsim <command> [options]
 commands:
   scenario NAME [options]   run a scenario (see: cardsim scenario --list)
   merge FILE...             merge sharded sweep results
+  sweep --from-trace F --base IMG  every crash state of a recorded write order, offline
   shrink NAME --replay ID   the smallest scenario that still shows a crash state (--class silent)
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
   profiles                  the device profiles and their steps
@@ -45,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
     case "shrink": {
       const { shrinkMain } = await import("./shrink.ts");
       return shrinkMain(rest);
+    }
+    case "sweep": {
+      const { sweepMain } = await import("./sweep.ts");
+      return sweepMain(rest);
     }
     case "merge": {
       const { mergeMain } = await import("./scenario.ts");

@@ -56,7 +56,7 @@ const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The profile `--list-steps` shows without `--profile`. */
 const DEFAULT_PROFILE = "openmv-rt1062";
 
-function defaultEnv(): CliEnv {
+export function defaultEnv(): CliEnv {
   return {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
@@ -79,7 +79,8 @@ options:
   --junit FILE        write a JUnit XML report
   --save-card FILE    write the final card image (with --replay: the crash state's)
   --trace FILE        write every block operation as cardsim-trace/1 (JSON Lines; .gz: gzip)
-  --trace-data        with --trace: carry every write's bytes (the trace can be swept offline)
+  --record-data       with --trace: carry every write's bytes (cardsim sweep --from-trace; alias --trace-data)
+  --save-base FILE    write the card as it was before the first logged write (the base of a trace sweep)
   --sweep             sweep crash states (default plan when the scenario has no sweep block)
   --sample N          check only N sampled crash states
   --workers N         check sweep states on N worker threads
@@ -99,7 +100,7 @@ const MERGE_USAGE = `usage: cardsim merge FILE... [--json] [--out FILE] [--junit
   merges the --out results of the shards of one sweep (cardsim scenario NAME --shard i/n --out FILE)
 `;
 
-class UsageError extends Error {
+export class UsageError extends Error {
   override name = "UsageError";
 }
 
@@ -111,7 +112,7 @@ function parse<T extends ParseArgsConfig["options"]>(args: string[], options: T,
   }
 }
 
-function intFlag(
+export function intFlag(
   name: string,
   v: string | undefined,
   min: number,
@@ -124,13 +125,13 @@ function intFlag(
 }
 
 /** A path for messages: relative to cwd when inside it, so messages carry no host paths. */
-function shown(cwd: string, file: string): string {
+export function shown(cwd: string, file: string): string {
   const rel = relative(cwd, file);
   return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
 }
 
 /** Writes an output file through a temporary file renamed on success (no half-written outputs). */
-function writeOutput(env: CliEnv, file: string, data: string | Uint8Array | (() => void)): void {
+export function writeOutput(env: CliEnv, file: string, data: string | Uint8Array | (() => void)): void {
   const path = resolve(env.cwd, file);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
@@ -182,7 +183,7 @@ async function boardRegistration(
   });
 }
 
-async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
+export async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
@@ -225,6 +226,8 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         "save-card": { type: "string" },
         trace: { type: "string" },
         "trace-data": { type: "boolean" },
+        "record-data": { type: "boolean" },
+        "save-base": { type: "string" },
         sweep: { type: "boolean" },
         sample: { type: "string" },
         shard: { type: "string" },
@@ -393,8 +396,12 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     const bar = env.isTTY ? new ProgressBar(env.stderr, env.nowMillis) : undefined;
     let card: Uint8Array | undefined;
     let trace: RunTrace | undefined;
-    if (values["trace-data"] && values.trace === undefined)
-      throw new UsageError("--trace-data needs --trace FILE");
+    let base: Uint8Array | undefined;
+    const recordData = values["record-data"] === true || values["trace-data"] === true;
+    if (recordData && values.trace === undefined)
+      throw new UsageError(`--${values["record-data"] ? "record" : "trace"}-data needs --trace FILE`);
+    if (values["save-base"] !== undefined && values.replay !== undefined)
+      throw new UsageError("--save-base keeps a run's starting card; a --replay runs no steps");
     if (values.trace !== undefined && values.replay !== undefined)
       throw new UsageError("--trace logs a run; a --replay rebuilds a state without running the steps");
     const result = await runScenario(scenario, registration.create, {
@@ -408,6 +415,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(workers !== undefined ? { workers } : {}),
       ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
       ...(values.trace !== undefined ? { onTrace: (t: RunTrace) => void (trace = t) } : {}),
+      ...(values["save-base"] !== undefined ? { onBaseImage: (img: Uint8Array) => void (base = img) } : {}),
       ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
     });
     bar?.done();
@@ -436,10 +444,11 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       writeOutput(env, file, () =>
         writeTraceFile(resolve(env.cwd, file), t.log, {
           ...t.header,
-          data: values["trace-data"] ? "inline" : "none",
+          data: recordData ? "inline" : "none",
         }),
       );
     }
+    if (values["save-base"] !== undefined && base) writeOutput(env, values["save-base"], base);
     return emit(env, result, status, {
       json: values.json,
       out: values.out,
@@ -450,7 +459,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
   });
 }
 
-function emit(
+export function emit(
   env: CliEnv,
   result: ScenarioResult,
   golden: GoldenStatus | undefined,
