@@ -5,3 +5,4 @@ export * from "./js-fatfs-engine.ts";
 export * from "./mkfs.ts";
 export * from "./partition.ts";
 export * from "./fsck.ts";
+export * from "./exfat-mkfs.ts";

@@ -1,8 +1,8 @@
 /** Oracles for the exFAT tests: exfatprogs' mkfs.exfat, fsck.exfat -n and dump.exfat on temp files. */
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { RamBlockDevice, type BlockDevice } from "../../src/block/index.ts";
+import { CowBlockDevice, RamBlockDevice, type BlockDevice } from "../../src/block/index.ts";
 
 const SBIN = (tool: string): string => `/usr/sbin/${tool}`;
 
@@ -31,6 +31,11 @@ export function fsckExfat(
 export function dumpExfat(dir: string, image: Uint8Array, name = "dump.img"): Record<string, string> {
   const p = join(dir, name);
   writeFileSync(p, image);
+  return dumpExfatFile(p);
+}
+
+/** {@link dumpExfat} on an image file already on disk. */
+export function dumpExfatFile(p: string): Record<string, string> {
   const out = execFileSync(SBIN("dump.exfat"), [p], { encoding: "utf8" });
   const fields: Record<string, string> = {};
   for (const line of out.split("\n")) {
@@ -57,4 +62,37 @@ export function loggingDevice(image: Uint8Array): {
     ioctl: (op, arg) => ram.ioctl(op, arg),
   };
   return { device, data: ram.data, writes };
+}
+
+/**
+ * Writes sectors `start..start+count` of a sparse device to a sparse file (only the stored blocks),
+ * so exfatprogs can check a 64 GB card's partition without 64 GB of disk.
+ */
+export function writeSparsePartition(
+  dir: string,
+  name: string,
+  dev: CowBlockDevice,
+  start: number,
+  count: number,
+): string {
+  const p = join(dir, name);
+  const fd = openSync(p, "w");
+  try {
+    ftruncateSync(fd, count * dev.blockSize);
+    const buf = new Uint8Array(dev.blockSize);
+    for (const b of dev.changedBlocks()) {
+      if (b < start || b >= start + count) continue;
+      dev.readblocks(b, buf);
+      writeSync(fd, buf, 0, buf.length, (b - start) * dev.blockSize);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return p;
+}
+
+/** `fsck.exfat -n` on an image file already on disk. */
+export function fsckExfatFile(path: string): { status: number; output: string } {
+  const r = spawnSync(SBIN("fsck.exfat"), ["-n", path], { encoding: "utf8" });
+  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
