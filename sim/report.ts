@@ -13,6 +13,7 @@ const CLASS_LETTER: Record<string, string> = {
   previous: "P",
   detected: "D",
   silent: "S",
+  unstable: "X",
   unmountable: "U",
 };
 
@@ -26,7 +27,7 @@ function pad(s: string, n: number): string {
 
 /** `I:3 S:1` for the non-zero classes of a cell. */
 function cellText(c: SweepCell["counts"]): string {
-  const parts = SWEEP_CLASSES.filter((k) => c[k] > 0).map((k) => `${CLASS_LETTER[k]}:${c[k]}`);
+  const parts = SWEEP_CLASSES.filter((k) => (c[k] ?? 0) > 0).map((k) => `${CLASS_LETTER[k]}:${c[k]}`);
   return parts.length ? parts.join(" ") : "-";
 }
 
@@ -38,7 +39,9 @@ export function formatSweepMatrix(sweep: SweepSection): string[] {
     let row = rows.get(cell.cut);
     if (!row) rows.set(cell.cut, (row = new Map<string, SweepCell["counts"]>()));
     const have = row.get(cell.policy);
-    if (have) for (const k of Object.keys(have) as (keyof typeof have)[]) have[k] += cell.counts[k];
+    if (have)
+      for (const k of Object.keys(cell.counts) as (keyof typeof have)[])
+        have[k] = (have[k] ?? 0) + (cell.counts[k] ?? 0);
     else row.set(cell.policy, { ...cell.counts });
   }
   const texts = [...rows.entries()].map(([cut, row]) => ({
@@ -112,10 +115,14 @@ export function formatHuman(result: ScenarioResult, golden?: GoldenStatus): stri
       `sweep${s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : ""}${s.plan.sample ? ` (sample ${s.plan.sample})` : ""}`,
     );
     out.push(`  ${s.silent} of ${s.states} states silent (pipeline ${result.pipeline})`);
-    out.push(`  ${SWEEP_CLASSES.map((k) => `${k} ${s[k]}`).join(", ")}`);
+    out.push(
+      `  ${SWEEP_CLASSES.filter((k) => s[k] !== undefined)
+        .map((k) => `${k} ${s[k]}`)
+        .join(", ")}`,
+    );
     if (s.matrix.length) {
       out.push(
-        "  matrix: cut point x policy -> states by class (I intact, P previous, D detected, S silent, U unmountable)",
+        `  matrix: cut point x policy -> states by class (I intact, P previous, D detected, S silent, ${s.unstable !== undefined ? "X unstable, " : ""}U unmountable)`,
       );
       out.push(...formatSweepMatrix(s).map((l) => `  ${l}`));
     }
@@ -269,8 +276,10 @@ export function formatJUnit(items: readonly { result: ScenarioResult; golden?: G
 // Progress
 
 /**
- * A one-line progress bar with ETA, redrawn in place. `nowMillis` is a host clock supplied by the CLI
- * (UI only: it never reaches a result). Call `done()` to erase the line.
+ * A one-line progress bar with rate and ETA, redrawn in place at most 10 times a second. `nowMillis`
+ * is a host clock supplied by the CLI (UI only: it never reaches a result); `unit` names what is
+ * counted (`states`, `scenarios`, `workloads`). Call `done()` to erase the line. Callers draw it only
+ * when stderr is a terminal and neither CI nor `--json` is on.
  */
 export class ProgressBar {
   private startMillis: number | undefined;
@@ -279,6 +288,7 @@ export class ProgressBar {
   constructor(
     private readonly write: (s: string) => void,
     private readonly nowMillis: () => number,
+    private readonly unit = "states",
     private readonly width = 30,
   ) {}
 
@@ -287,18 +297,36 @@ export class ProgressBar {
     this.startMillis ??= now;
     if (done < total && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const frac = total > 0 ? Math.min(1, done / total) : 1;
-    const filled = Math.round(frac * this.width);
-    const elapsed = now - this.startMillis;
-    const eta = done > 0 && done < total ? ` ETA ${formatDuration((elapsed / done) * (total - done))}` : "";
-    this.write(
-      `\r[${"#".repeat(filled)}${".".repeat(this.width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} states${eta}\u001b[K`,
-    );
+    this.write(`\r${progressLine(done, total, now - this.startMillis, this.unit, this.width)}\u001b[K`);
   }
 
   done(): void {
     if (this.startMillis !== undefined) this.write("\r\u001b[K");
   }
+}
+
+/** `[#####.....]  50% 5/10 states 2.5/s ETA 2s` after `elapsedMillis`. */
+export function progressLine(
+  done: number,
+  total: number,
+  elapsedMillis: number,
+  unit: string,
+  width = 30,
+): string {
+  const frac = total > 0 ? Math.min(1, done / total) : 1;
+  const filled = Math.round(frac * width);
+  const rate = elapsedMillis > 0 && done > 0 ? ` ${formatRate((done * 1000) / elapsedMillis)}/s` : "";
+  const eta =
+    done > 0 && done < total ? ` ETA ${formatDuration((elapsedMillis / done) * (total - done))}` : "";
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${unit}${rate}${eta}`;
+}
+
+function formatRate(perSecond: number): string {
+  return perSecond >= 100
+    ? perSecond.toFixed(0)
+    : perSecond >= 10
+      ? perSecond.toFixed(1)
+      : perSecond.toFixed(2);
 }
 
 function formatDuration(ms: number): string {

@@ -52,6 +52,18 @@ export interface SweepRunOptions {
   shard?: ShardSpec;
   /** Called as states are checked (`done` of `total` for this shard); for progress bars only. */
   onProgress?: (done: number, total: number) => void;
+  /** Receives every checked state, in ordinal order (the HTML report links matrix cells to them). */
+  onState?: (state: SweptState) => void;
+}
+
+/** One checked crash state, as {@link SweepRunOptions.onState} gets it. */
+export interface SweptState {
+  ordinal: number;
+  replayId: string;
+  cut: number;
+  policy: string;
+  torn: string;
+  class: SweepClass;
 }
 
 /** One crash state rebuilt by `--replay`. */
@@ -138,6 +150,8 @@ export interface RunOptions {
   /** Receives the card before the first logged write (`--save-base`: the base of a trace sweep). */
   onBaseImage?: (image: Uint8Array) => void;
   onProgress?: (done: number, total: number) => void;
+  /** Receives every checked crash state of a sweep (see {@link SweepRunOptions.onState}). */
+  onSweepState?: (state: SweptState) => void;
 }
 
 /** The sweep plan a run uses, or undefined when it does not sweep. */
@@ -348,6 +362,7 @@ export async function runScenario(
         ...(options.workers !== undefined && { workers: options.workers }),
         ...(options.shard ? { shard: options.shard } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.onSweepState ? { onState: options.onSweepState } : {}),
       });
       sweep = sweepSection(plan, [partial], scenario.expect.sweep, options.shard);
       // A shard's totals are partial: its bounds are checked after `cardsim merge`.

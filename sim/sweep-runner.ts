@@ -145,6 +145,16 @@ export async function sweepRecording(
     ...(options.workers !== undefined && { workers: options.workers }),
     ...(options.onProgress && { onProgress: options.onProgress }),
   });
+  if (options.onState)
+    for (const st of [...(result.states ?? [])].sort((a, b) => a.ordinal - b.ordinal))
+      options.onState({
+        ordinal: st.ordinal,
+        replayId: st.replayId,
+        cut: st.cut,
+        policy: st.policy,
+        torn: st.torn,
+        class: st.class,
+      });
   return sweepPartialOf(result);
 }
 

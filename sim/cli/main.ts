@@ -8,6 +8,8 @@ commands:
   scenario NAME [options]   run a scenario (see: cardsim scenario --list)
   merge FILE...             merge sharded sweep results
   sweep --from-trace F --base IMG  every crash state of a recorded write order, offline
+  compare NAME --port P     the scenario on the simulator and on a board, compared
+  report RESULT.json        a saved result as a self-contained HTML report
   shrink NAME --replay ID   the smallest scenario that still shows a crash state (--class silent)
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
   profiles                  the device profiles and their steps
@@ -46,6 +48,14 @@ async function main(argv: string[]): Promise<number> {
     case "shrink": {
       const { shrinkMain } = await import("./shrink.ts");
       return shrinkMain(rest);
+    }
+    case "report": {
+      const { reportMain } = await import("./report.ts");
+      return reportMain(rest);
+    }
+    case "compare": {
+      const { compareMain } = await import("./compare.ts");
+      return compareMain(rest);
     }
     case "sweep": {
       const { sweepMain } = await import("./sweep.ts");

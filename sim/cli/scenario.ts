@@ -27,6 +27,8 @@ import type { RunTrace, ScenarioResult } from "../runner.ts";
 import { compareGolden, GoldenError, goldenText, parseJsonLocated, readGolden } from "../golden.ts";
 import type { GoldenStatus } from "../golden.ts";
 import { formatHuman, formatJUnit, ProgressBar } from "../report.ts";
+import { renderRunReport } from "../html-report/page.ts";
+import { ReportSession } from "../html-report/report-session.ts";
 import {
   checkSweepBounds,
   MergeError,
@@ -40,7 +42,7 @@ import { getFaultValidator, getTarget, loadTargetPlugins, registeredTargetNames 
 export interface CliEnv {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
-  /** Whether stdout is a terminal (the sweep progress bar is drawn only then). */
+  /** Whether stderr is a terminal (the sweep progress bar is drawn there, only then). */
   isTTY: boolean;
   /** Directory relative paths are resolved against. */
   cwd: string;
@@ -60,7 +62,7 @@ export function defaultEnv(): CliEnv {
   return {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
-    isTTY: process.stdout.isTTY === true,
+    isTTY: process.stderr.isTTY === true,
     cwd: process.cwd(),
     // UI only (progress ETA); results never see the host clock.
     nowMillis: () => Number(process.hrtime.bigint() / 1_000_000n),
@@ -77,6 +79,7 @@ options:
   --json              print the result JSON instead of the summary
   --out FILE          also write the result JSON to FILE (shards: input of cardsim merge)
   --junit FILE        write a JUnit XML report
+  --report FILE.html  write a self-contained HTML report (block map, files, matrix); --out keeps its data
   --save-card FILE    write the final card image (with --replay: the crash state's)
   --trace FILE        write every block operation as cardsim-trace/1 (JSON Lines; .gz: gzip)
   --record-data       with --trace: carry every write's bytes (cardsim sweep --from-trace; alias --trace-data)
@@ -223,6 +226,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         json: { type: "boolean" },
         out: { type: "string" },
         junit: { type: "string" },
+        report: { type: "string" },
         "save-card": { type: "string" },
         trace: { type: "string" },
         "trace-data": { type: "boolean" },
@@ -393,7 +397,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     const goldenShown = shown(env.cwd, goldenFile);
     const golden = notCanonical || values["update-golden"] ? undefined : readGolden(goldenFile, goldenShown);
 
-    const bar = env.isTTY ? new ProgressBar(env.stderr, env.nowMillis) : undefined;
+    // The bar is for a person at a terminal: never in CI logs, with --json, or when stderr is piped.
+    const bar =
+      env.isTTY && !env.ci && !values.json ? new ProgressBar(env.stderr, env.nowMillis, "states") : undefined;
+    const reporting = values.report !== undefined ? new ReportSession() : undefined;
     let card: Uint8Array | undefined;
     let trace: RunTrace | undefined;
     let base: Uint8Array | undefined;
@@ -404,7 +411,8 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       throw new UsageError("--save-base keeps a run's starting card; a --replay runs no steps");
     if (values.trace !== undefined && values.replay !== undefined)
       throw new UsageError("--trace logs a run; a --replay rebuilds a state without running the steps");
-    const result = await runScenario(scenario, registration.create, {
+    const targetFactory = reporting ? reporting.wrap(registration.create) : registration.create;
+    const result = await runScenario(scenario, targetFactory, {
       ...(seed !== undefined ? { seed } : {}),
       ...(values.sweep ? { sweep: true } : {}),
       ...(sample !== undefined ? { sample } : {}),
@@ -413,7 +421,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(registration.sweep ? { sweepRunner: registration.sweep } : {}),
       ...(registration.oracle ? { oracle: registration.oracle } : {}),
       ...(workers !== undefined ? { workers } : {}),
-      ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
+      ...(values["save-card"] !== undefined || (reporting && values.replay !== undefined)
+        ? { onCardImage: (img: Uint8Array) => void (card = img) }
+        : {}),
+      ...(reporting ? { onSweepState: reporting.onSweepState } : {}),
       ...(values.trace !== undefined ? { onTrace: (t: RunTrace) => void (trace = t) } : {}),
       ...(values["save-base"] !== undefined ? { onBaseImage: (img: Uint8Array) => void (base = img) } : {}),
       ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
@@ -449,7 +460,13 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       );
     }
     if (values["save-base"] !== undefined && base) writeOutput(env, values["save-base"], base);
-    return emit(env, result, status, {
+    let emitted = result;
+    if (reporting && values.report !== undefined) {
+      const reportData = await reporting.finish(scenario, result, card);
+      emitted = { ...result, reportData } as ScenarioResult;
+      writeOutput(env, values.report, renderRunReport(result, reportData));
+    }
+    return emit(env, emitted, status, {
       json: values.json,
       out: values.out,
       junit: values.junit,

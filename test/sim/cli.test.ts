@@ -432,12 +432,15 @@ print(json.dumps({'tests':int(r.get('tests')),'failures':int(r.get('failures')),
     expect(bad.err).toContain("no crash state 'nonsense'");
   });
 
-  it("draws a progress bar only when stdout is a TTY", async () => {
+  it("draws a progress bar with rate and ETA only when stderr is a TTY, never under CI or with --json", async () => {
     const quiet = await run("swept");
     expect(quiet.err).toBe("");
     let t = 0;
-    const tty = await cli(["swept", ...dirs], { isTTY: true, nowMillis: () => (t += 250) });
-    expect(tty.err).toMatch(/\r\[#+\.*\] +\d+% \d+\/72 states ETA \d+s/);
+    const clock = { nowMillis: () => (t += 250) };
+    expect((await cli(["swept", ...dirs], { isTTY: true, ci: true, ...clock })).err).toBe("");
+    expect((await cli(["swept", ...dirs, "--json"], { isTTY: true, ci: false, ...clock })).err).toBe("");
+    const tty = await cli(["swept", ...dirs], { isTTY: true, ci: false, ...clock });
+    expect(tty.err).toMatch(/\r\[#+\.*\] +\d+% \d+\/72 states [\d.]+\/s ETA \d+s/);
     expect(tty.err).toContain("72/72 states");
     expect(tty.err.endsWith("\r\u001b[K")).toBe(true);
     expect(tty.out).not.toContain("\r");
