@@ -30,6 +30,7 @@ import {
   readU32,
   type FatLayout,
 } from "./fat-layout.ts";
+import { exfatFsck, exfatVolumeOf } from "./exfat-fsck.ts";
 import { ClusterChains } from "./fsck-chains.ts";
 import { DirectoryWalker } from "./fsck-directories.ts";
 import { FsckContext, type FsckOptions, type FsckResult } from "./fsck-findings.ts";
@@ -39,6 +40,8 @@ export { formatShortName } from "./fsck-names.ts";
 
 /** Checks the FAT volume on `device` (the whole device is the volume: see partition.ts for MBRs). */
 export function fsck(device: BlockDevice, options: FsckOptions = {}): FsckResult {
+  const exfat = exfatVolumeOf(device); // an exFAT card (or its MBR partition): exfat-fsck.ts
+  if (exfat) return exfatFsck(exfat, options);
   return new Checker(device, options.maxFindings ?? 1000).run();
 }
 

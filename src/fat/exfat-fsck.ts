@@ -1,0 +1,514 @@
+/**
+ * Our own exFAT checker, read-only, on the raw device (never through the engine). Checks, after
+ * Microsoft's exFAT specification and what `fsck.exfat -n` (exfatprogs) reports:
+ *
+ * - bad-boot-sector: Main Boot Sector fields out of range (§3.1), a wrong Boot Checksum (§3.4);
+ *   truncated-image: the volume is longer than the device.
+ * - bad-directory-entry: an entry set whose SetChecksum (§6.3.3), SecondaryCount, Stream Extension or
+ *   File Name entries are wrong, a ValidDataLength above DataLength, a missing Allocation Bitmap or
+ *   Up-case Table entry, an up-case table whose TableChecksum (§7.2.2) does not match.
+ * - invalid-cluster: an object's cluster is outside the heap, or in use but clear in the Allocation
+ *   Bitmap (§7.1.5); chain-loop; cross-linked-clusters; chain-too-long / chain-too-short: the FAT chain
+ *   (§4) or the contiguous NoFatChain run (§6.3.4.2) does not match DataLength.
+ * - lost-clusters, as a warning (the volume stays clean): set in the bitmap, owned by nothing. fsck.exfat
+ *   (exfatprogs 1.2.0) rebuilds the bitmap without a word and `-n` reports such a volume clean; a
+ *   cluster in use but clear in the bitmap is reported here as invalid-cluster, where fsck.exfat -n is
+ *   silent too: the next allocation would hand that cluster out again.
+ *
+ * The VolumeDirty flag is not a finding: FatFs and SdFat never set it (DEVICE-FACTS.md).
+ */
+import { blockCountOf, blockSizeOf, OffsetBlockDevice, type BlockDevice } from "../block/index.ts";
+import type { FsckFinding, FsckOptions, FsckResult } from "./fsck-findings.ts";
+import {
+  ENTRY,
+  ENTRY_BYTES,
+  IN_USE,
+  NAME_CHARS_PER_ENTRY,
+  SECONDARY_FLAG,
+  XBPB,
+  XDIR,
+  bootChecksum,
+  entrySetChecksum,
+  ld64,
+  upcaseTableChecksum,
+} from "./ts-fatfs/exfat-format.ts";
+
+/** True when sector `lba` is an exFAT boot sector ("\xEB\x76\x90EXFAT   ", §3.1.1–2). */
+function isExfatBootAt(device: BlockDevice, lba: number): boolean {
+  const s = new Uint8Array(blockSizeOf(device));
+  if (device.readblocks(lba, s) !== 0) return false;
+  return (
+    s[0] === 0xeb &&
+    s[1] === 0x76 &&
+    s[2] === 0x90 &&
+    String.fromCharCode(...s.subarray(3, 11)) === "EXFAT   "
+  );
+}
+
+/**
+ * The exFAT volume on `device`: the device itself when sector 0 is an exFAT boot sector, else the first
+ * MBR partition of type 0x07 that starts with one (an SDXC card as it ships); null when there is none.
+ */
+export function exfatVolumeOf(device: BlockDevice): BlockDevice | null {
+  if (isExfatBootAt(device, 0)) return device;
+  const mbr = new Uint8Array(blockSizeOf(device));
+  if (device.readblocks(0, mbr) !== 0 || mbr[510] !== 0x55 || mbr[511] !== 0xaa) return null;
+  for (let i = 0; i < 4; i++) {
+    const o = 446 + 16 * i;
+    const start = u32(mbr, o + 8);
+    const count = u32(mbr, o + 12);
+    if (mbr[o + 4] === 0x07 && start > 0 && count > 0 && isExfatBootAt(device, start))
+      return new OffsetBlockDevice(device, start, Math.min(count, blockCountOf(device) - start));
+  }
+  return null;
+}
+
+/** Checks the exFAT volume on `device` (the whole device is the volume). */
+export function exfatFsck(device: BlockDevice, options: FsckOptions = {}): FsckResult {
+  return new ExfatChecker(device, options.maxFindings ?? 1000).run();
+}
+
+const u32 = (b: Uint8Array, o: number): number =>
+  (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
+
+class ExfatChecker {
+  private readonly findings: FsckFinding[] = [];
+  private readonly warnings: FsckFinding[] = [];
+  private omitted = 0;
+  private readonly ss: number;
+  private readonly devSectors: number;
+  private spc = 0;
+  private heap = 0;
+  private fatOffset = 0;
+  private clusterCount = 0;
+  private fat = new Uint32Array(0);
+  /** Owner path of each cluster (index = cluster number). */
+  private owner: (string | undefined)[] = [];
+
+  constructor(
+    private readonly dev: BlockDevice,
+    private readonly maxFindings: number,
+  ) {
+    this.ss = blockSizeOf(dev);
+    this.devSectors = Math.max(0, blockCountOf(dev));
+  }
+
+  private add(f: FsckFinding): void {
+    if (this.findings.length < this.maxFindings) this.findings.push(f);
+    else this.omitted++;
+  }
+
+  private read(sector: number, count: number): Uint8Array {
+    const out = new Uint8Array(count * this.ss);
+    const n = Math.max(0, Math.min(count, this.devSectors - sector));
+    if (n > 0) this.dev.readblocks(sector, out.subarray(0, n * this.ss));
+    return out;
+  }
+
+  private result(usable: boolean) {
+    const result = {
+      clean: this.findings.length === 0 && this.omitted === 0,
+      usable,
+      findings: this.findings,
+      omittedFindings: this.omitted,
+      warnings: this.warnings,
+      summary: null, // FsckSummary describes FAT12/16/32 only; the findings say what exFAT has
+    };
+    return result;
+  }
+
+  run(): FsckResult {
+    if (!this.checkBoot()) return this.result(false);
+    this.fat = new Uint32Array(this.clusterCount + 2);
+    const fatBytes = this.read(this.fatOffset, Math.ceil(((this.clusterCount + 2) * 4) / this.ss));
+    for (let i = 0; i < this.fat.length; i++) this.fat[i] = u32(fatBytes, i * 4);
+    this.owner = new Array<string | undefined>(this.clusterCount + 2);
+    const rootCluster = u32(this.read(0, 1), XBPB.FirstClusterOfRootDirectory);
+    const root = this.objectClusters("/", rootCluster, null, false);
+    const bitmap = this.walkDirectory("/", root, true);
+    if (bitmap) this.checkBitmap(bitmap);
+    return this.result(true);
+  }
+
+  private bootProblem(field: string, offset: number, found: number | string, expected: string): void {
+    this.add({
+      kind: "bad-boot-sector",
+      message: `boot sector ${field} (offset ${offset}) is ${found}, expected ${expected}`,
+      offset,
+      found: String(found),
+      expected,
+    });
+  }
+
+  /** §3.1 and §3.4. Returns false when nothing beyond the boot sector can be trusted. */
+  private checkBoot(): boolean {
+    const region = this.read(0, 12);
+    const b = region;
+    if (String.fromCharCode(...b.subarray(3, 11)) !== "EXFAT   ") {
+      this.bootProblem(
+        "FileSystemName",
+        3,
+        JSON.stringify(String.fromCharCode(...b.subarray(3, 11))),
+        '"EXFAT   "',
+      );
+      return false;
+    }
+    let usable = true;
+    if (u16(b, XBPB.BootSignature) !== 0xaa55) this.bootProblem("BootSignature", 510, u16(b, 510), "0xAA55");
+    for (let i = XBPB.MustBeZero; i < XBPB.PartitionOffset; i++)
+      if (b[i] !== 0) {
+        this.bootProblem("MustBeZero", i, b[i], "0");
+        break;
+      }
+    const bps = b[XBPB.BytesPerSectorShift];
+    const spcShift = b[XBPB.SectorsPerClusterShift];
+    if (1 << bps !== this.ss) {
+      this.bootProblem(
+        "BytesPerSectorShift",
+        XBPB.BytesPerSectorShift,
+        bps,
+        `${Math.log2(this.ss)} (the device's sector size)`,
+      );
+      return false;
+    }
+    if (spcShift > 25 - bps) {
+      this.bootProblem("SectorsPerClusterShift", XBPB.SectorsPerClusterShift, spcShift, `≤ ${25 - bps}`);
+      return false;
+    }
+    if (u16(b, XBPB.FileSystemRevision) >> 8 !== 1)
+      this.bootProblem(
+        "FileSystemRevision",
+        XBPB.FileSystemRevision,
+        u16(b, XBPB.FileSystemRevision),
+        "1.xx",
+      );
+    const nfats = b[XBPB.NumberOfFats];
+    if (nfats !== 1 && nfats !== 2) this.bootProblem("NumberOfFats", XBPB.NumberOfFats, nfats, "1 or 2");
+    this.spc = 1 << spcShift;
+    const volumeLength = ld64(b, XBPB.VolumeLength);
+    this.fatOffset = u32(b, XBPB.FatOffset);
+    const fatLength = u32(b, XBPB.FatLength);
+    this.heap = u32(b, XBPB.ClusterHeapOffset);
+    this.clusterCount = u32(b, XBPB.ClusterCount);
+    const rootCluster = u32(b, XBPB.FirstClusterOfRootDirectory);
+    if (this.fatOffset < 24) this.bootProblem("FatOffset", XBPB.FatOffset, this.fatOffset, "≥ 24");
+    if (fatLength < Math.ceil(((this.clusterCount + 2) * 4) / this.ss))
+      this.bootProblem(
+        "FatLength",
+        XBPB.FatLength,
+        fatLength,
+        `≥ ${Math.ceil(((this.clusterCount + 2) * 4) / this.ss)}`,
+      );
+    if (this.heap < this.fatOffset + fatLength * Math.max(1, nfats))
+      this.bootProblem(
+        "ClusterHeapOffset",
+        XBPB.ClusterHeapOffset,
+        this.heap,
+        `≥ ${this.fatOffset + fatLength}`,
+      );
+    const maxClusters = Math.floor((volumeLength - this.heap) / this.spc);
+    if (this.clusterCount > maxClusters || this.clusterCount === 0) {
+      this.bootProblem("ClusterCount", XBPB.ClusterCount, this.clusterCount, `1..${maxClusters}`);
+      usable = false;
+    }
+    if (rootCluster < 2 || rootCluster > this.clusterCount + 1) {
+      this.bootProblem(
+        "FirstClusterOfRootDirectory",
+        XBPB.FirstClusterOfRootDirectory,
+        rootCluster,
+        `2..${this.clusterCount + 1}`,
+      );
+      usable = false;
+    }
+    if (volumeLength > this.devSectors)
+      this.add({
+        kind: "truncated-image",
+        message: `VolumeLength is ${volumeLength} sectors, the device has ${this.devSectors}`,
+        expected: String(volumeLength),
+        found: String(this.devSectors),
+      });
+    const sum = bootChecksum(region, this.ss);
+    for (let o = 11 * this.ss; o < 12 * this.ss; o += 4) {
+      if (u32(region, o) !== sum) {
+        this.add({
+          kind: "bad-boot-sector",
+          message: `boot checksum sector (11) holds 0x${u32(region, o).toString(16)} at byte ${o - 11 * this.ss}, expected 0x${sum.toString(16)} (§3.4)`,
+          offset: o,
+        });
+        break;
+      }
+    }
+    return usable;
+  }
+
+  /**
+   * The clusters of an object: a contiguous run for NoFatChain, else its FAT chain; marks them owned by
+   * `path`. `bytes` null: follow the chain to its end (the root directory). Reports the chain findings.
+   */
+  private objectClusters(path: string, first: number, bytes: number | null, noFatChain: boolean): number[] {
+    const clusterBytes = this.spc * this.ss;
+    const want = bytes === null ? null : Math.ceil(bytes / clusterBytes);
+    const out: number[] = [];
+    const last = this.clusterCount + 1;
+    if (want === 0) {
+      if (first !== 0)
+        this.add({
+          kind: "bad-directory-entry",
+          message: `${path}: DataLength 0 with FirstCluster ${first}`,
+          path,
+          cluster: first,
+        });
+      return out;
+    }
+    if (first < 2 || first > last) {
+      this.add({
+        kind: "invalid-cluster",
+        message: `${path}: FirstCluster ${first} outside 2..${last}`,
+        path,
+        cluster: first,
+      });
+      return out;
+    }
+    if (noFatChain && want !== null) {
+      if (first + want - 1 > last) {
+        this.add({
+          kind: "invalid-cluster",
+          message: `${path}: contiguous run ${first}+${want} ends beyond cluster ${last}`,
+          path,
+          cluster: first,
+        });
+        return out;
+      }
+      for (let c = first; c < first + want; c++) out.push(c);
+    } else {
+      const seen = new Set<number>();
+      let c = first;
+      for (;;) {
+        if (seen.has(c)) {
+          this.add({
+            kind: "chain-loop",
+            message: `${path}: FAT chain comes back to cluster ${c}`,
+            path,
+            cluster: c,
+          });
+          break;
+        }
+        seen.add(c);
+        out.push(c);
+        if (want !== null && out.length > want) break;
+        const next = this.fat[c];
+        if (next >= 0xfffffff8) break;
+        if (next < 2 || next > last) {
+          this.add({
+            kind: "invalid-cluster",
+            message: `${path}: FAT entry of cluster ${c} is 0x${next.toString(16)}, expected a cluster or end of chain`,
+            path,
+            cluster: c,
+          });
+          break;
+        }
+        c = next;
+      }
+      if (want !== null && out.length !== want) {
+        this.add({
+          kind: out.length > want ? "chain-too-long" : "chain-too-short",
+          message: `${path}: ${out.length > want ? "more than" : out.length} clusters in its FAT chain, DataLength needs ${want}`,
+          path,
+          count: out.length,
+        });
+        if (out.length > want) out.length = want;
+      }
+    }
+    for (const cl of out) {
+      const prev = this.owner[cl];
+      if (prev !== undefined) {
+        this.add({
+          kind: "cross-linked-clusters",
+          message: `${path} and ${prev} share cluster ${cl}`,
+          path,
+          cluster: cl,
+        });
+      } else {
+        this.owner[cl] = path;
+      }
+    }
+    return out;
+  }
+
+  /** Reads a directory's clusters and checks every entry; in the root, returns the bitmap's location. */
+  private walkDirectory(
+    path: string,
+    clusters: number[],
+    isRoot: boolean,
+  ): { first: number; bytes: number } | null {
+    const clusterBytes = this.spc * this.ss;
+    const data = new Uint8Array(clusters.length * clusterBytes);
+    clusters.forEach((c, i) =>
+      data.set(this.read(this.heap + (c - 2) * this.spc, this.spc), i * clusterBytes),
+    );
+    let bitmap: { first: number; bytes: number } | null = null;
+    let upcase = false;
+    const n = data.length / ENTRY_BYTES;
+    for (let i = 0; i < n; i++) {
+      const o = i * ENTRY_BYTES;
+      const type = data[o];
+      if (type === 0) break;
+      if (!(type & IN_USE)) continue;
+      if (isRoot && type === ENTRY.AllocationBitmap) {
+        const first = u32(data, o + 20);
+        const bytes = ld64(data, o + 24);
+        this.objectClusters("<allocation bitmap>", first, bytes, false);
+        if (bitmap === null) bitmap = { first, bytes };
+      } else if (isRoot && type === ENTRY.UpcaseTable) {
+        upcase = true;
+        this.checkUpcase(data, o);
+      } else if (isRoot && (type === ENTRY.VolumeLabel || type === ENTRY.VolumeGuid)) {
+        continue;
+      } else if (type === ENTRY.File) {
+        i += this.checkEntrySet(path, data, i, n);
+      } else if (type & 0x20 || (type & 0x40) === 0x40) {
+        continue; // benign primary or a secondary outside a set: ignored (§6.2.1.3)
+      } else {
+        this.add({
+          kind: "bad-directory-entry",
+          message: `${path}: unknown critical entry type 0x${type.toString(16)} at entry ${i}`,
+          path,
+        });
+      }
+    }
+    if (isRoot && bitmap === null)
+      this.add({
+        kind: "bad-directory-entry",
+        message: "root directory has no Allocation Bitmap entry (§7.1)",
+        path: "/",
+      });
+    if (isRoot && !upcase)
+      this.add({
+        kind: "bad-directory-entry",
+        message: "root directory has no Up-case Table entry (§7.2)",
+        path: "/",
+      });
+    return bitmap;
+  }
+
+  /** One File entry set at entry `i`; returns how many entries after `i` it spans. */
+  private checkEntrySet(dirPath: string, data: Uint8Array, i: number, n: number): number {
+    const o = i * ENTRY_BYTES;
+    const count = data[o + XDIR.SecondaryCount];
+    const bad = (message: string): number => {
+      this.add({
+        kind: "bad-directory-entry",
+        message: `${dirPath}: entry set at entry ${i}: ${message}`,
+        path: dirPath,
+      });
+      return 0;
+    };
+    if (count < 2 || count > 18) return bad(`SecondaryCount ${count}, expected 2..18`);
+    if (i + count >= n) return bad(`its ${count} secondary entries run past the directory's end`);
+    const s = o + ENTRY_BYTES;
+    if (data[s] !== ENTRY.StreamExtension)
+      return bad(`entry 1 is type 0x${data[s].toString(16)}, expected a Stream Extension (0xC0)`);
+    const nameLength = data[s + 3];
+    const nameEntries = Math.ceil(nameLength / NAME_CHARS_PER_ENTRY);
+    if (nameLength === 0 || nameEntries + 1 > count)
+      return bad(`NameLength ${nameLength} does not fit ${count - 1} File Name entries`);
+    const units: number[] = [];
+    for (let k = 0; k < nameEntries; k++) {
+      const e = o + (2 + k) * ENTRY_BYTES;
+      if (data[e] !== ENTRY.FileName)
+        return bad(`entry ${2 + k} is type 0x${data[e].toString(16)}, expected a File Name (0xC1)`);
+      for (let c = 0; c < NAME_CHARS_PER_ENTRY && units.length < nameLength; c++)
+        units.push(u16(data, e + 2 + 2 * c));
+    }
+    const name = String.fromCharCode(...units);
+    const path = dirPath === "/" ? `/${name}` : `${dirPath}/${name}`;
+    const sum = entrySetChecksum(data, o, count + 1);
+    if (sum !== u16(data, o + XDIR.SetChecksum))
+      this.add({
+        kind: "bad-directory-entry",
+        message: `${path}: SetChecksum 0x${u16(data, o + 2).toString(16)}, expected 0x${sum.toString(16)} (§6.3.3)`,
+        path,
+      });
+    const flags = data[s + 1];
+    const dataLength = ld64(data, s + 24);
+    const validLength = ld64(data, s + 8);
+    if (validLength > dataLength)
+      this.add({
+        kind: "bad-directory-entry",
+        message: `${path}: ValidDataLength ${validLength} above DataLength ${dataLength}`,
+        path,
+      });
+    const first = u32(data, s + 20);
+    const isDir = (u16(data, o + XDIR.FileAttributes) & 0x10) !== 0;
+    if (!(flags & SECONDARY_FLAG.AllocationPossible)) {
+      if (first !== 0 || dataLength !== 0)
+        this.add({
+          kind: "bad-directory-entry",
+          message: `${path}: AllocationPossible clear with an allocation`,
+          path,
+        });
+      return count;
+    }
+    const clusters = this.objectClusters(path, first, dataLength, (flags & SECONDARY_FLAG.NoFatChain) !== 0);
+    if (isDir && clusters.length > 0) this.walkDirectory(path, clusters, false);
+    return count;
+  }
+
+  private checkUpcase(data: Uint8Array, o: number): void {
+    const first = u32(data, o + 20);
+    const bytes = ld64(data, o + 24);
+    const clusters = this.objectClusters("<up-case table>", first, bytes, false);
+    const clusterBytes = this.spc * this.ss;
+    const table = new Uint8Array(clusters.length * clusterBytes);
+    clusters.forEach((c, i) =>
+      table.set(this.read(this.heap + (c - 2) * this.spc, this.spc), i * clusterBytes),
+    );
+    const sum = upcaseTableChecksum(table.subarray(0, bytes));
+    if (clusters.length > 0 && sum !== u32(data, o + 4))
+      this.add({
+        kind: "bad-directory-entry",
+        message: `up-case table: TableChecksum 0x${u32(data, o + 4).toString(16)}, its data sums to 0x${sum.toString(16)} (§7.2.2)`,
+        path: "/",
+      });
+  }
+
+  /** The Allocation Bitmap against the clusters owned (§7.1.5). */
+  private checkBitmap(where: { first: number; bytes: number }): void {
+    const need = Math.ceil(this.clusterCount / 8);
+    if (where.bytes < need) {
+      this.add({
+        kind: "bad-directory-entry",
+        message: `Allocation Bitmap is ${where.bytes} bytes, ${need} expected`,
+        path: "/",
+      });
+      return;
+    }
+    if (where.first < 2 || where.first > this.clusterCount + 1) return;
+    const sectors = Math.ceil(need / this.ss);
+    const bits = this.read(this.heap + (where.first - 2) * this.spc, sectors);
+    let lost = 0;
+    let firstLost = 0;
+    for (let c = 2; c < this.clusterCount + 2; c++) {
+      const inUse = (bits[(c - 2) >>> 3] >>> ((c - 2) & 7)) & 1;
+      const owner = this.owner[c];
+      if (owner !== undefined && !inUse) {
+        this.add({
+          kind: "invalid-cluster",
+          message: `${owner}: cluster ${c} is in use but clear in the Allocation Bitmap`,
+          path: owner,
+          cluster: c,
+        });
+      } else if (owner === undefined && inUse) {
+        if (lost++ === 0) firstLost = c;
+      }
+    }
+    if (lost > 0)
+      this.warnings.push({
+        kind: "lost-clusters",
+        message: `${lost} clusters set in the Allocation Bitmap belong to nothing (first: ${firstLost})`,
+        count: lost,
+        cluster: firstLost,
+      });
+  }
+}
