@@ -54,7 +54,18 @@ export function renderResultFile(value: unknown, file: string): string {
   return renderRunReport(result, data);
 }
 
-export async function reportMain(args: string[]): Promise<number> {
+/** Where `cardsim report` prints; tests pass their own. */
+export interface ReportIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const PROCESS_IO: ReportIo = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+};
+
+export async function reportMain(args: string[], io: ReportIo = PROCESS_IO): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -63,15 +74,15 @@ export async function reportMain(args: string[]): Promise<number> {
       options: { out: { type: "string", short: "o" }, help: { type: "boolean", short: "h" } },
     });
   } catch (e) {
-    process.stderr.write(`cardsim report: ${(e as Error).message}\n${USAGE}`);
+    io.stderr(`cardsim report: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
   if (parsed.values.help) {
-    process.stdout.write(USAGE);
+    io.stdout(USAGE);
     return 0;
   }
   if (parsed.positionals.length !== 1) {
-    process.stderr.write(`cardsim report: expected one RESULT.json\n${USAGE}`);
+    io.stderr(`cardsim report: expected one RESULT.json\n${USAGE}`);
     return 2;
   }
   const file = parsed.positionals[0];
@@ -85,7 +96,7 @@ export async function reportMain(args: string[]): Promise<number> {
     );
   } catch (e) {
     if (e instanceof ReportInputError || (e as NodeJS.ErrnoException).code !== undefined) {
-      process.stderr.write(`cardsim report: ${(e as Error).message}\n`);
+      io.stderr(`cardsim report: ${(e as Error).message}\n`);
       return 2;
     }
     throw e;
@@ -96,9 +107,9 @@ export async function reportMain(args: string[]): Promise<number> {
     renameSync(tmp, out);
   } catch (e) {
     rmSync(tmp, { force: true });
-    process.stderr.write(`cardsim report: cannot write ${out}: ${(e as Error).message}\n`);
+    io.stderr(`cardsim report: cannot write ${out}: ${(e as Error).message}\n`);
     return 2;
   }
-  process.stdout.write(`report: ${out} (${html.length} bytes)\n`);
+  io.stdout(`report: ${out} (${html.length} bytes)\n`);
   return 0;
 }
