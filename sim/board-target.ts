@@ -426,6 +426,7 @@ export class BoardTarget implements ScenarioTarget {
       sectors: this.sectors,
       rtc: this.rtcTuple(),
       id: this.session.deviceId,
+      pipeline: this.scenario.pipeline,
       ...(provision !== undefined && { provision }),
     };
     const r = (await this.agentCall(

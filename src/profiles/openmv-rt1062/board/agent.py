@@ -678,6 +678,364 @@ def script_main(frames, interval_ms, touched):
         raise StepError("main.py stopped: %s" % _exc_line(e))
 
 
+# --- the hardened pipeline (src/pipeline/hardened.ts, .enc v2 of src/pipeline/enc-format.ts) -----
+#
+# Every file goes to <name>.tmp (open 'wb', one write, close), is read back and compared, then renamed
+# over the final name; .enc files are v2 (magic, lengths, HMAC-SHA256 tag) with strict PKCS#1 v1.5.
+# Every failure is logged as "<ErrorName>: <message>" with the simulator's exact texts.
+
+TMP_SUFFIX = ".tmp"
+
+
+class FileIntegrityError(Exception):
+    def __init__(self, path, offset, expected, found):
+        super().__init__("%s offset %d: expected %s, found %s" % (path, offset, expected, found))
+
+
+class EncError(Exception):
+    def __init__(self, offset, expected, found):
+        super().__init__(".enc offset %d: expected %s, found %s" % (offset, expected, found))
+
+
+class EncTruncatedError(EncError):
+    pass
+
+
+class EncFormatError(EncError):
+    pass
+
+
+class EncKeyError(EncError):
+    pass
+
+
+class EncIntegrityError(EncError):
+    pass
+
+
+def _hardened_text(e):
+    # hardenedErrorText: every failure as "<ErrorName>: <message>".
+    return "%s: %s" % (type(e).__name__, e)
+
+
+def _jpeg_header(b):
+    # The firmware's image header check (src/openmv/image.ts checkImageHeader) on bytes in memory.
+    if len(b) < 4:
+        raise OSError("Failed to read requested bytes!")
+    if b[0] == 0x50 and b[1] in (0x32, 0x33, 0x35, 0x36):
+        return
+    if b[0] == 0x42 and b[1] == 0x4D:
+        return
+    if b[0] == 0x89 and b[1] == 0x50 and b[2] == 0x4E and b[3] == 0x47:
+        return
+    if not (b[0] == 0xFF and b[1] == 0xD8):
+        raise OSError("Unsupported format!")
+    pos = 0
+    n = len(b)
+    while True:
+        if pos + 2 > n:
+            raise OSError("Failed to read requested bytes!")
+        m = (b[pos] << 8) | b[pos + 1]
+        pos += 2
+        if 0xFFD0 <= m <= 0xFFD9:
+            continue
+        if 0xFFC0 <= m <= 0xFFCF or 0xFFDA <= m <= 0xFFFE:
+            if pos + 2 > n:
+                raise OSError("Failed to read requested bytes!")
+            size = (b[pos] << 8) | b[pos + 1]
+            pos += 2
+            if m in (0xFFC4, 0xFFC8, 0xFFCC) or m > 0xFFCF:
+                pos = min(n, pos + size - 2)
+                continue
+            if pos + 5 > n:
+                raise OSError("Failed to read requested bytes!")
+            return
+        raise OSError("File corrupted!")
+
+
+def _verify_jpeg(path, b):
+    try:
+        _jpeg_header(b)
+    except OSError as e:
+        raise FileIntegrityError(path, 0, "a JPEG header (FF D8 ... SOF)", str(e))
+    n = len(b)
+    if n < 4 or b[n - 2] != 0xFF or b[n - 1] != 0xD9:
+        raise FileIntegrityError(path, max(0, n - 2), "JPEG end marker FF D9", "other bytes or end of file")
+
+
+def _verify_same(path, got, want):
+    if len(got) == len(want) and bytes(got) == bytes(want):
+        return
+    n = min(len(got), len(want))
+    at = -1
+    for i in range(n):
+        if got[i] != want[i]:
+            at = i
+            break
+    if at < 0:
+        if len(got) == len(want):
+            return
+        raise FileIntegrityError(path, n, "%d bytes" % len(want), "%d bytes" % len(got))
+    raise FileIntegrityError(path, at, "byte 0x%02x as written" % want[at], "0x%02x" % got[at])
+
+
+def _read_all(path):
+    with _Tracked(path, "rb") as f:
+        return f.read()
+
+
+def _remove(path):
+    p = _abs(path)
+    cur = _track_before(p)
+    _ev("willRemove", path=p, cur=cur)
+    os.remove(path)
+    _ev("removed", path=p)
+
+
+def _rename(src, dst):
+    s, d = _abs(src), _abs(dst)
+    c1 = _track_before(s)
+    c2 = _track_before(d)
+    _ev("willRename", src=s, dst=d, cur=[c1, c2])
+    os.rename(src, dst)
+    _ev("renamed", src=s, dst=d, now=_hex(_read_or_none(d) or b""))
+
+
+def atomic_write(path, data, off=None):
+    # <path>.tmp, read back and compared, renamed over path; the .tmp is removed on a mismatch.
+    global PAYLOAD
+    tmp = path + TMP_SUFFIX
+    with _Tracked(tmp, "wb") as f:
+        PAYLOAD = off
+        try:
+            f.write(data)
+        finally:
+            PAYLOAD = None
+    back = _read_all(tmp)
+    try:
+        _verify_same(tmp, back, data)
+    except Exception:
+        try:
+            _remove(tmp)
+        except Exception:
+            pass
+        raise
+    _rename(tmp, path)
+
+
+def h_save_raw(frame, ms):
+    _ensure_dir()
+    path = _raw_path(ms)
+    jpeg, w, h, off = _frame(frame)
+    atomic_write(path, jpeg, off)
+    log("INFO, [IMG] Saved raw image file:%s" % path)
+    return path, jpeg
+
+
+def h_read_back(path, expected=None):
+    try:
+        img = image.Image(path)
+        if expected is not None:
+            _verify_same(path, img.bytearray(), expected)
+        else:
+            _verify_jpeg(path, img.bytearray())
+        return img
+    except Exception as e:
+        log("ERROR, [IMG] Failed read raw image file:%s, error: %s" % (path, _hardened_text(e)))
+        return None
+
+
+def _hmac_sha256(key, msg):
+    # RFC 2104 over hashlib.sha256 (64-byte blocks); the key here is 32 bytes.
+    k = bytes(key) + bytes(64 - len(key))
+    inner = hashlib.sha256(bytes(x ^ 0x36 for x in k))
+    inner.update(msg)
+    outer = hashlib.sha256(bytes(x ^ 0x5C for x in k))
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def _v2_tag(aes_key, covered):
+    mk = hashlib.sha256(b"cardsim-enc-v2 mac")
+    mk.update(aes_key)
+    return _hmac_sha256(mk.digest(), covered)
+
+
+def encrypt_v2(plain, n):
+    k = _byte_size(n)
+    key = urandom(32)
+    iv = urandom(16)
+    body = cryptolib.aes(key, 2, iv).encrypt(_pkcs7(plain))
+    block = rsa_encrypt(key + iv, n)
+    head = b"CENC" + bytes([2, 0]) + k.to_bytes(2, "big") + len(plain).to_bytes(4, "big")
+    head += len(body).to_bytes(4, "big")
+    covered = head + block + body
+    return covered + _v2_tag(key, covered)
+
+
+def h_encrypt_bytes(plain, src, dst, pub_path):
+    _verify_jpeg(src, plain)
+    n = read_public_key(pub_path)
+    atomic_write(dst, encrypt_v2(plain, n))
+
+
+def h_encrypt_file(src, dst, pub_path):
+    try:
+        h_encrypt_bytes(_read_all(src), src, dst, pub_path)
+        log("INFO, [IMG] Saved encrypted image file:%s" % dst)
+        return True
+    except Exception as e:
+        log("ERROR, [IMG] Failed to encrypt and save image: %s" % _hardened_text(e))
+        return False
+
+
+def rsa_decrypt_strict(crypto, key):
+    # python-rsa 4.x rsa/pkcs1.py decrypt(): 00 02, at least 8 padding bytes, a zero separator.
+    n, d = key[0], key[2]
+    k = _byte_size(n)
+    c = int.from_bytes(bytes(crypto), "big") if len(crypto) else 0
+    clear = pow(c, d, n).to_bytes(k, "big")
+    if len(crypto) > k:
+        raise DecryptionError("Decryption failed")
+    try:
+        sep = clear.index(b"\x00", 2)
+    except ValueError:
+        sep = -1
+    if clear[0] != 0 or clear[1] != 2 or sep < 10:
+        raise DecryptionError("Decryption failed")
+    return clear[sep + 1 :]
+
+
+def _hex_spaced(b):
+    return " ".join("%02x" % x for x in b) or "(nothing)"
+
+
+def decrypt_v2(data, key):
+    k0 = _byte_size(key[0])
+    if len(data) < 16:
+        raise EncTruncatedError(len(data), "a 16-byte header", "%d bytes" % len(data))
+    if data[0:4] != b"CENC":
+        raise EncFormatError(0, 'magic "CENC"', _hex_spaced(data[0:4]))
+    if data[4] != 2:
+        raise EncFormatError(4, "version 2", "version %d" % data[4])
+    if data[5] != 0:
+        raise EncFormatError(5, "flags 0", "flags %d" % data[5])
+    k = int.from_bytes(data[6:8], "big")
+    plain_len = int.from_bytes(data[8:12], "big")
+    body_len = int.from_bytes(data[12:16], "big")
+    if k != k0:
+        raise EncFormatError(6, "RSA block of %d bytes (this key)" % k0, "%d bytes" % k)
+    padded_len = 16 * (plain_len // 16 + 1)
+    if body_len != padded_len:
+        raise EncFormatError(12, "ciphertext length %d for plaintext length %d" % (padded_len, plain_len), "%d" % body_len)
+    total = 16 + k + body_len + 32
+    if len(data) < total:
+        raise EncTruncatedError(len(data), "file of %d bytes" % total, "end of file at %d bytes" % len(data))
+    if len(data) > total:
+        raise EncFormatError(total, "end of file at %d bytes" % total, "%d trailing bytes" % (len(data) - total))
+    try:
+        key_iv = rsa_decrypt_strict(data[16 : 16 + k], key)
+    except Exception as e:
+        raise EncKeyError(16, "an RSA block that decrypts with this private key", _hardened_text(e))
+    if len(key_iv) != 48:
+        raise EncKeyError(16, "48 bytes of AES key and IV in the RSA block", "%d bytes" % len(key_iv))
+    ak, iv = key_iv[:32], key_iv[32:]
+    tag_at = 16 + k + body_len
+    if _v2_tag(ak, data[:tag_at]) != bytes(data[tag_at : tag_at + 32]):
+        raise EncIntegrityError(tag_at, "HMAC-SHA256 tag matching header, RSA block and ciphertext", "a different tag")
+    padded = cryptolib.aes(ak, 2, iv).decrypt(data[16 + k : tag_at])
+    pad = padded[-1]
+    body_at = 16 + k
+    if pad < 1 or pad > 16 or len(padded) - pad != plain_len:
+        raise EncIntegrityError(body_at, "PKCS#7 padding leaving %d bytes" % plain_len, "pad byte %d" % pad)
+    for i in range(len(padded) - pad, len(padded)):
+        if padded[i] != pad:
+            raise EncIntegrityError(body_at, "PKCS#7 padding bytes", "byte %d" % padded[i])
+    return padded[:plain_len]
+
+
+def decrypt_v1_strict(data, key):
+    # decryptEncChecked(data, key, "strict"): the v1 layout first, then the script's steps.
+    k = _byte_size(key[0])
+    least = 2 * k + 16
+    if len(data) < least:
+        field = "RSA key block" if len(data) < k else ("RSA IV block" if len(data) < 2 * k else "AES body")
+        raise EncTruncatedError(
+            len(data),
+            "%s: at least %d bytes (2 RSA blocks of %d + 16)" % (field, least, k),
+            "end of file at %d bytes" % len(data),
+        )
+    body = len(data) - 2 * k
+    if body % 16:
+        size = len(data) + (16 - body % 16)
+        raise EncTruncatedError(
+            len(data),
+            "AES body of whole 16-byte blocks (file size %d or %d)" % (size, size - 16),
+            "%d body bytes (%d bytes in all)" % (body, len(data)),
+        )
+    try:
+        ak = rsa_decrypt_strict(data[0:k], key)
+        iv = rsa_decrypt_strict(data[k : 2 * k], key)
+        plain = cryptolib.aes(ak, 2, iv).decrypt(data[2 * k :])
+    except DecryptionError as e:
+        raise EncKeyError(0, "RSA blocks that decrypt with this private key", str(e))
+    except ValueError as e:
+        raise EncKeyError(0, "a 32-byte AES key and a 16-byte IV", _hardened_text(e))
+    pad = plain[-1]
+    return plain[: 0 if pad == 0 else max(0, len(plain) - pad)]
+
+
+def decrypt_strict(data, src, key):
+    plain = decrypt_v2(data, key) if data[0:4] == b"CENC" else decrypt_v1_strict(data, key)
+    _verify_jpeg("%s (decrypted)" % src, plain)
+    return plain
+
+
+def h_decrypt_file(src, dst, key):
+    try:
+        plain = decrypt_strict(_read_all(src), src, key)
+        atomic_write(dst, plain)
+        log("INFO, [IMG] Decrypted and saved image file:%s" % dst)
+        return True
+    except Exception as e:
+        log("ERROR, [IMG] Failed to decrypt and save image: %s" % _hardened_text(e))
+        return False
+
+
+def h_script_main(frames, interval_ms, touched):
+    ident = CFG["id"]
+    pub = "%s.pub" % ident
+    try:
+        log("INFO, [SYS] Device id: %s" % ident)
+        for _ in range(frames):
+            fr = _capture()
+            ms = _name_ms()
+            raw = _raw_path(ms)
+            enc = _enc_path(ms)
+            touched.append(raw)
+            touched.append(enc)
+            try:
+                raw, saved = h_save_raw(fr, ms)
+                time.sleep_ms(500)
+                if h_read_back(raw, saved) is not None:
+                    # Encrypt the bytes known to be good, not what a (possibly stale) read returned.
+                    h_encrypt_bytes(saved, raw, enc, pub)
+                    log("INFO, [IMG] Saved encrypted image file:%s" % enc)
+            except Exception as e:
+                log("ERROR, [IMG] Frame %d failed: %s" % (ms, _hardened_text(e)))
+            LAST["raw"] = raw
+            LAST["enc"] = enc
+            gc.collect()
+            time.sleep_ms(interval_ms)
+    except Exception as e:
+        log(_exc_line(e))
+        raise StepError("main.py stopped: %s" % _exc_line(e))
+
+
+def _hardened():
+    return CFG.get("pipeline") == "hardened"
+
+
 # --- steps -------------------------------------------------------------------------------------
 
 
@@ -742,22 +1100,13 @@ def _execute(op, a, touched):
             b = b.encode()
         return {"size": len(b), "sha256": binascii.hexlify(hashlib.sha256(b).digest()).decode()}
     if op == "remove":
-        p = _abs(a["path"])
-        touched.append(p)
-        cur = _track_before(p)
-        _ev("willRemove", path=p, cur=cur)
-        os.remove(a["path"])
-        _ev("removed", path=p)
+        touched.append(_abs(a["path"]))
+        _remove(a["path"])
         return None
     if op == "rename":
-        src, dst = _abs(a["from"]), _abs(a["to"])
-        touched.append(src)
-        touched.append(dst)
-        c1 = _track_before(src)
-        c2 = _track_before(dst)
-        _ev("willRename", src=src, dst=dst, cur=[c1, c2])
-        os.rename(a["from"], a["to"])
-        _ev("renamed", src=src, dst=dst, now=_hex(_read_or_none(dst) or b""))
+        touched.append(_abs(a["from"]))
+        touched.append(_abs(a["to"]))
+        _rename(a["from"], a["to"])
         return None
     if op == "mkdir":
         os.mkdir(a["path"])
@@ -790,7 +1139,10 @@ def _execute(op, a, touched):
             target = _raw_path(_name_ms())
             touched.append(target)
             _ensure_dir()
-            _save_image(target, jpeg, w, h, 50, off)
+            if _hardened():
+                atomic_write(target, jpeg, off)
+            else:
+                _save_image(target, jpeg, w, h, 50, off)
             log("INFO, [IMG] Saved raw image file:%s" % target)
         else:
             target = _abs(path)
@@ -802,7 +1154,7 @@ def _execute(op, a, touched):
         path = a.get("path") or LAST["raw"]
         if not path:
             raise StepError("read_back: no path and nothing saved yet")
-        img = read_back(path)
+        img = h_read_back(path) if _hardened() else read_back(path)
         if not img:
             raise StepError("read_back failed (see the device log)")
         return {"width": img.width(), "height": img.height(), "size": len(img.bytearray())}
@@ -813,7 +1165,8 @@ def _execute(op, a, touched):
         dst = a.get("dst") or _sub_end(src, "_raw.jpg", ".enc")
         touched.append(_abs(dst))
         LAST["enc"] = _abs(dst)
-        if not encrypt_file(src, dst, a.get("pub", "221.pub")):
+        encrypt = h_encrypt_file if _hardened() else encrypt_file
+        if not encrypt(src, dst, a.get("pub", "221.pub")):
             raise StepError("encrypt failed (see the device log)")
         return {"path": LAST["enc"]}
     if op == "decrypt":
@@ -822,7 +1175,8 @@ def _execute(op, a, touched):
             raise StepError("decrypt: no src and nothing encrypted yet")
         dst = a.get("dst") or _sub_end(src, ".enc", ".jpg")
         touched.append(_abs(dst))
-        if not decrypt_file(src, dst, private_key(a.get("key", "/flash/221.priv"))):
+        decrypt = h_decrypt_file if _hardened() else decrypt_file
+        if not decrypt(src, dst, private_key(a.get("key", "/flash/221.priv"))):
             raise StepError("decrypt failed (see the device log)")
         return {"path": _abs(dst)}
     if op == "run_script":
@@ -832,8 +1186,9 @@ def _execute(op, a, touched):
 
 def _run_script(a, touched):
     script = a["script"]
+    hardened = _hardened()
     if script == "main":
-        script_main(a.get("frames", 1), a.get("intervalMs", 1000), touched)
+        (h_script_main if hardened else script_main)(a.get("frames", 1), a.get("intervalMs", 1000), touched)
         return {"frames": len(touched) // 2}
     if script == "test1":
         src = LAST["raw"]
@@ -843,8 +1198,11 @@ def _run_script(a, touched):
         src = src or "/sdcard/myimages/221_1735689810000_raw.jpg"
         dst = dst or _sub_end(src, "_raw.jpg", ".enc")
         try:
-            ok = encrypt_file(src, dst, "221.pub")
-            time.sleep_ms(500)
+            if hardened:
+                ok = h_encrypt_file(src, dst, "221.pub")
+            else:
+                ok = encrypt_file(src, dst, "221.pub")
+                time.sleep_ms(500)
         except Exception:
             ok = False
         if not ok:
@@ -858,7 +1216,7 @@ def _run_script(a, touched):
     src = src or "/sdcard/myimages/221_1735689700000.enc"
     dst = dst or (_sub_end(src, ".enc", "") + ".jpg")
     try:
-        ok = decrypt_file(src, dst, key)
+        ok = (h_decrypt_file if hardened else decrypt_file)(src, dst, key)
     except Exception:
         ok = False
     if not ok:

@@ -184,6 +184,6 @@ class OpenMvBoardSession implements BoardSession {
 export const openMvBoardCodec: BoardCodec<OpenMvDeviceConfig> = {
   agent: "agent.py",
   agentSource: openMvAgentSource,
-  pipelines: ["as-reported"],
+  pipelines: ["as-reported", "hardened"],
   session: (config, ctx) => new OpenMvBoardSession(config, ctx),
 };
