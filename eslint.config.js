@@ -131,7 +131,18 @@ export const layerRules = [
 ];
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "out/", "coverage/", "bin/*.mjs", "eslint.config.js", "vitest.config.ts"] },
+  {
+    ignores: [
+      "node_modules/",
+      "out/",
+      "dist/",
+      "coverage/",
+      "bin/*.mjs",
+      "tools/*.mjs",
+      "eslint.config.js",
+      "vitest.config.ts",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

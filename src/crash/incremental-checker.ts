@@ -32,6 +32,8 @@ type ListingValue = { ok: true; listing: Listing } | { ok: false; error: unknown
 interface FileMemo extends Memo<FileOutcome> {
   /** The oracle's position at the cut the outcome was classified against. */
   readonly atKey: string;
+  /** The file's entry in its directory's listing when it was read (see {@link entryKey}). */
+  readonly entryKey: string;
 }
 
 /** What one state's check found, without its identity (the caller adds ordinal, replay id...). */
@@ -140,8 +142,11 @@ export class IncrementalChecker {
       const oracle = this.o.oracles[i];
       const at = fileAtCut(oracle.history, completedWrites);
       const atKey = `${at.expectedVersion}/${at.closedBeforeCut ? 1 : 0}`;
+      // The listing is its own memo: a file depends only on its entry in it, not the whole directory.
+      const entry = this.entryKey(device, oracle.history.path);
+      if (this.listingWrote) return this.abandon();
       const memo = this.files[i];
-      if (memo && memo.atKey === atKey) {
+      if (memo && memo.atKey === atKey && memo.entryKey === entry) {
         this.stats.fileReuses++;
         files.push(memo.value);
         continue;
@@ -149,10 +154,7 @@ export class IncrementalChecker {
       const rec = new ReadRecorder(device, bs);
       const boot = this.mount(rec);
       if (!boot.mounted) return this.abandon();
-      const listingDeps: SectorRanges[] = [];
-      const reader = new VolumeReader(boot.engine, this.o.mountPoint, (dir) =>
-        this.listing(device, dir, listingDeps),
-      );
+      const reader = new VolumeReader(boot.engine, this.o.mountPoint, (dir) => this.listing(device, dir));
       let outcome: FileOutcome;
       try {
         outcome = await classifyFile(
@@ -168,9 +170,8 @@ export class IncrementalChecker {
       }
       this.stats.fileReads++;
       if (rec.writes > 0 || this.listingWrote) return this.abandon();
-      let deps = rec.ranges();
-      for (const d of listingDeps) deps = mergeRanges(deps, d);
-      this.files[i] = { deps, value: outcome, atKey };
+      const deps = rec.ranges();
+      this.files[i] = { deps, value: outcome, atKey, entryKey: entry };
       files.push(outcome);
     }
     return { fsck: kinds, mounted: true, files };
@@ -191,8 +192,23 @@ export class IncrementalChecker {
     });
   }
 
+  /** What the listing says of a VFS path's entry: what a file's outcome depends on in its directory. */
+  private entryKey(device: CowBlockDevice, vfsPath: string): string {
+    const path = vfsPath.slice(this.o.mountPoint.length);
+    const slash = path.lastIndexOf("/");
+    let list: Listing;
+    try {
+      list = this.listing(device, slash === 0 ? "/" : path.slice(0, slash));
+    } catch (e) {
+      return `error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+    }
+    if (list === null) return "no directory";
+    const e = list.get(path.slice(slash + 1).toUpperCase());
+    return e ? JSON.stringify(e) : "absent";
+  }
+
   /** A directory's listing, from its memo or from a fresh mount of its own; throws what the engine threw. */
-  private listing(device: CowBlockDevice, dir: string, depsOut: SectorRanges[]): Listing {
+  private listing(device: CowBlockDevice, dir: string): Listing {
     const key = dir.toUpperCase();
     let memo = this.listings.get(key);
     if (!memo) {
@@ -214,23 +230,7 @@ export class IncrementalChecker {
       if (rec.writes === 0) this.listings.set(key, memo);
       else this.listingWrote = true;
     }
-    depsOut.push(memo.deps);
     if (!memo.value.ok) throw memo.value.error;
     return memo.value.listing;
   }
-}
-
-/** Union of two sorted, merged range lists. */
-function mergeRanges(a: SectorRanges, b: SectorRanges): SectorRanges {
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < a.length; i += 2) pairs.push([a[i], a[i + 1]]);
-  for (let i = 0; i < b.length; i += 2) pairs.push([b[i], b[i + 1]]);
-  pairs.sort((x, y) => x[0] - y[0]);
-  const out: number[] = [];
-  for (const [s, e] of pairs) {
-    const n = out.length;
-    if (n > 0 && s <= out[n - 1]) out[n - 1] = Math.max(out[n - 1], e);
-    else out.push(s, e);
-  }
-  return Int32Array.from(out);
 }

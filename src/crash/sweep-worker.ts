@@ -1,6 +1,6 @@
 /**
- * worker_threads entry of a crash sweep (see worker-pool.ts): rebuilds the recording it was sent,
- * checks its states and posts its partial {@link SweepResult} back.
+ * worker_threads entry of a crash sweep (see worker-pool.ts): for each task it is sent, rebuilds the
+ * recording, checks its states and posts its partial {@link SweepResult} back.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { VirtualClock } from "../clock/virtual-clock.ts";
@@ -35,6 +35,11 @@ async function main(task: WorkerTask): Promise<void> {
   parentPort!.postMessage({ ok: true, result });
 }
 
-main(workerData as WorkerTask).catch((e: unknown) => {
-  parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-});
+// One task per message: the pool (worker-pool.ts) keeps a worker for the next sweep of the process.
+function serve(task: WorkerTask): void {
+  main(task).catch((e: unknown) => {
+    parentPort!.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  });
+}
+parentPort!.on("message", serve);
+if (workerData) serve(workerData as WorkerTask);

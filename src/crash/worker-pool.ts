@@ -104,11 +104,17 @@ export function deserialiseRecording(s: SerialisedRecording): Recording {
   };
 }
 
+/** Modules a built worker bundles, by their source URL (tools/build.mjs sets this global). */
+function builtModule(url: string): Record<string, unknown> | undefined {
+  const g = globalThis as { cardsimBuiltModules?: Record<string, Record<string, unknown>> };
+  return g.cardsimBuiltModules?.[url];
+}
+
 /** Loads reader rules from a module reference. */
 export async function loadReaders(ref: ReadersModuleRef | undefined): Promise<ReaderRule[]> {
   if (!ref) return [];
   const url = ref.url.startsWith("file:") ? ref.url : pathToFileURL(ref.url).href;
-  const mod = (await import(url)) as Record<string, unknown>;
+  const mod = builtModule(url) ?? ((await import(url)) as Record<string, unknown>);
   const name = ref.exportName ?? "readers";
   const v = mod[name];
   if (v === undefined) throw new Error(`readersModule ${ref.url}: no export '${name}'`);
@@ -119,36 +125,95 @@ export async function loadReaders(ref: ReadersModuleRef | undefined): Promise<Re
 }
 
 /**
- * Bootstrap of a worker: register tsx's ESM hooks in the worker thread (Node 20 does not apply a
- * parent's `--import` hooks to workers), then load the TypeScript worker module.
+ * How a worker starts: from the prebuilt JavaScript when this code runs from the build (the bundle's
+ * banner names it in `globalThis.cardsimBuiltWorker`), with no TypeScript to compile; else (tests,
+ * development under tsx) register tsx's ESM hooks in the worker thread (Node 20 does not apply a
+ * parent's `--import` hooks to workers) and load the TypeScript worker module.
  */
-function workerBootstrap(): string {
+function workerSource(readersUrl: string | undefined): { code: string | URL; eval: boolean } {
+  const built = (globalThis as { cardsimBuiltWorker?: string }).cardsimBuiltWorker;
+  // A built worker holds the profiles' readers; another TypeScript readers module still needs tsx.
+  if (built && (!readersUrl || !readersUrl.endsWith(".ts") || builtReaders(readersUrl)))
+    return { code: new URL(built), eval: false };
   const require = createRequire(import.meta.url);
   const api = pathToFileURL(
     join(dirname(require.resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs"),
   ).href;
   const entry = new URL("./sweep-worker.ts", import.meta.url).href;
-  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return {
+    code: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
+    eval: true,
+  };
+}
+
+/** Whether the built worker bundles the readers module at `url` (the profiles' own). */
+function builtReaders(url: string): boolean {
+  return url === PROFILE_READERS_SOURCE;
+}
+const PROFILE_READERS_SOURCE = new URL("../profiles/profile-readers.ts", import.meta.url).href;
+
+type WorkerReply = { ok: true; result: SweepResult } | { ok: false; error: string };
+
+/**
+ * Idle workers kept for the next sweep of this process (a catalogue run, a bench): a worker is
+ * started once and then takes task after task; idle ones are unref'd so they never keep the
+ * process alive. Keyed by how they were started.
+ */
+const idle = new Map<string, Worker[]>();
+
+function startWorker(source: { code: string | URL; eval: boolean }): Worker {
+  return new Worker(source.code, { eval: source.eval });
 }
 
 function runWorker(task: WorkerTask): Promise<SweepResult> {
+  const source = workerSource(task.readersModule?.url);
+  const key = String(source.code);
+  const pool = idle.get(key) ?? [];
+  idle.set(key, pool);
+  const worker = pool.pop() ?? startWorker(source);
+  worker.ref();
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerBootstrap(), { eval: true, workerData: task });
     let settled = false;
-    worker.once("message", (m: { ok: true; result: SweepResult } | { ok: false; error: string }) => {
+    const onMessage = (m: WorkerReply) => {
       settled = true;
+      cleanup();
+      if (m.ok) {
+        worker.unref();
+        pool.push(worker);
+        resolve(m.result);
+      } else {
+        void worker.terminate();
+        reject(new Error(`crash sweep worker failed: ${m.error}`));
+      }
+    };
+    const onError = (e: Error) => {
+      cleanup();
       void worker.terminate();
-      if (m.ok) resolve(m.result);
-      else reject(new Error(`crash sweep worker failed: ${m.error}`));
-    });
-    worker.once("error", (e) => {
       if (!settled) reject(e);
       settled = true;
-    });
-    worker.once("exit", (code) => {
+    };
+    const onExit = (code: number) => {
+      cleanup();
       if (!settled) reject(new Error(`crash sweep worker exited with code ${code} before reporting`));
-    });
+      settled = true;
+    };
+    const cleanup = () => {
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    worker.postMessage(task);
   });
+}
+
+/** Stops the idle workers (tests and benches that want a cold start). */
+export async function closeIdleWorkers(): Promise<void> {
+  const all = [...idle.values()].flat();
+  idle.clear();
+  await Promise.all(all.map((w) => w.terminate()));
 }
 
 /** Splits `ordinals` over `workers` threads (round robin, so each stays in cut order) and runs them. */
