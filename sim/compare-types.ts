@@ -55,7 +55,7 @@ export interface FileComparison {
 
 /** The block write logs of both sides (`cardsim-trace/1`), compared on the write index. */
 export interface TraceComparison {
-  /** Same writes in the same order (and the same non-write counts between them). */
+  /** Same writes in the same order (reads and ioctls between them may differ: see `diff.between`). */
   equal: boolean;
   /** Writes of each side. */
   simWrites: number;

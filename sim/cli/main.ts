@@ -9,6 +9,7 @@ commands:
   merge FILE...             merge sharded sweep results
   sweep --from-trace F --base IMG  every crash state of a recorded write order, offline
   compare NAME --port P     the scenario on the simulator and on a board, compared
+  compare NAME --port P     the scenario on the simulator and on a board, compared
   report RESULT.json        a saved result as a self-contained HTML report
   shrink NAME --replay ID   the smallest scenario that still shows a crash state (--class silent)
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
@@ -52,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
     case "report": {
       const { reportMain } = await import("./report.ts");
       return reportMain(rest);
+    }
+    case "compare": {
+      const { compareMain } = await import("./compare.ts");
+      return compareMain(rest);
     }
     case "compare": {
       const { compareMain } = await import("./compare.ts");
