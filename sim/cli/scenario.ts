@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCatalogue } from "./scenario-all.ts";
 import { parseArgs } from "node:util";
 import type { ParseArgsConfig } from "node:util";
 import {
@@ -73,6 +74,7 @@ export function defaultEnv(): CliEnv {
 
 const SCENARIO_USAGE = `usage: cardsim scenario NAME [options]
        cardsim scenario --list | --list-steps [--profile NAME] | --schema [--profile NAME]
+       cardsim scenario --all [--workers N] [--update-golden]   the whole catalogue in one process
 
 options:
   --seed N            override the scenario's seed (the golden is then not compared)
@@ -186,7 +188,23 @@ async function boardRegistration(
   });
 }
 
-export async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
+export /**
+ * What `--out` holds when a board run fails part-way: `cardsim-partial-result/1`, a format of its
+ * own so that `merge`, reports and golden comparison refuse it rather than read half a run as whole.
+ */
+function partialResult(scenario: string, target: string, e: Error) {
+  const partial = e as Error & { steps?: readonly unknown[]; log?: readonly string[] };
+  return {
+    format: "cardsim-partial-result/1",
+    scenario,
+    target,
+    failure: { kind: e.name, message: e.message.trimEnd() },
+    steps: partial.steps ?? [],
+    log: partial.log ?? [],
+  };
+}
+
+async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
@@ -249,6 +267,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         schema: { type: "boolean" },
         profile: { type: "string" },
         workers: { type: "string" },
+        all: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       SCENARIO_USAGE,
@@ -259,6 +278,14 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     }
     let scenarioDir = resolve(env.cwd, values.scenarios ?? join(REPO_ROOT, "scenarios"));
     let goldenDir = resolve(env.cwd, values.golden ?? join(REPO_ROOT, "golden"));
+    if (values.all)
+      return runCatalogue(
+        args,
+        scenarioDir,
+        (one) => scenarioMain(one, envOverride),
+        env,
+        (m) => new UsageError(m),
+      );
     if (env.loadPlugins) await loadTargetPlugins();
     const validateFaults = getFaultValidator();
     const parseOptions = (name: string) => ({
@@ -412,7 +439,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     if (values.trace !== undefined && values.replay !== undefined)
       throw new UsageError("--trace logs a run; a --replay rebuilds a state without running the steps");
     const targetFactory = reporting ? reporting.wrap(registration.create) : registration.create;
-    const result = await runScenario(scenario, targetFactory, {
+    const run = runScenario(scenario, targetFactory, {
       ...(seed !== undefined ? { seed } : {}),
       ...(values.sweep ? { sweep: true } : {}),
       ...(sample !== undefined ? { sample } : {}),
@@ -428,6 +455,21 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(values.trace !== undefined ? { onTrace: (t: RunTrace) => void (trace = t) } : {}),
       ...(values["save-base"] !== undefined ? { onBaseImage: (img: Uint8Array) => void (base = img) } : {}),
       ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
+    });
+    const result = await run.catch((e: unknown) => {
+      bar?.done();
+      // A board or link that fails mid-run (exit 4) leaves what it completed in --out.
+      if (
+        values.out !== undefined &&
+        e instanceof Error &&
+        (e.name === "BoardRunError" || e.name === "LinkError")
+      )
+        writeOutput(
+          env,
+          values.out,
+          `${JSON.stringify(partialResult(scenario.name, targetName, e), null, 2)}\n`,
+        );
+      throw e;
     });
     bar?.done();
 

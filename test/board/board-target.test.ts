@@ -4,11 +4,12 @@
  * agent's write log against the simulator's trace; refusals; a broken agent; serial faults.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawRepl, openSerialStream, uploadFile } from "../../src/link/index.ts";
+import { scenarioMain } from "../../sim/cli/scenario.ts";
 import { openMvAgentSource } from "../../src/profiles/openmv-rt1062/board/codec.ts";
 import { startVirtualBoardPty, type VirtualBoardPty } from "../../src/virtual-board/index.ts";
 import { BoardRunError, BoardTarget, type BoardTargetOptions } from "../../sim/board-target.ts";
@@ -208,6 +209,36 @@ faults: ${faults}
     },
     120_000,
   );
+
+  it("a board that fails part-way exits 4 and leaves the steps it completed in --out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cardsim-partial-"));
+    let out = "";
+    let err = "";
+    const code = await scenarioMain(
+      ["os-sync-is-not-flush", "--target", "board", "--port", board.path, "--allow-format"].concat([
+        "--power-cycle",
+        "echo relay jammed >&2; exit 3",
+        "--out",
+        "partial.json",
+      ]),
+      { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false, cwd: dir, ci: true },
+    );
+    expect([code, out]).toEqual([4, ""]);
+    expect(err).toMatch(/--power-cycle ".*" failed \(exit 3\): relay jammed/);
+    const partial = JSON.parse(readFileSync(join(dir, "partial.json"), "utf8")) as {
+      format: string;
+      target: string;
+      failure: { kind: string; message: string };
+      steps: { op: string; status: string }[];
+    };
+    expect(partial.format).toBe("cardsim-partial-result/1");
+    expect(partial.failure.message).toMatch(/relay jammed/);
+    // Everything before the power cycle ran and is kept, in order.
+    const ops = scenario("os-sync-is-not-flush").steps.map((st) => st.op);
+    expect(partial.steps.length).toBeGreaterThan(3);
+    expect(partial.steps.map((st) => st.op)).toEqual(ops.slice(0, partial.steps.length));
+    expect(readdirSync(dir)).toEqual(["partial.json"]);
+  }, 120_000);
 
   it("refuses scenarios with faults it cannot inject, before the run", async () => {
     for (const [name, what] of [
