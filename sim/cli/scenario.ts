@@ -188,7 +188,7 @@ async function boardRegistration(
   });
 }
 
-export /**
+/**
  * What `--out` holds when a board run fails part-way: `cardsim-partial-result/1`, a format of its
  * own so that `merge`, reports and golden comparison refuse it rather than read half a run as whole.
  */
@@ -204,7 +204,7 @@ function partialResult(scenario: string, target: string, e: Error) {
   };
 }
 
-async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
+export async function runCli(env: CliEnv, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
