@@ -58,6 +58,7 @@ export const SWEEP_COUNT_KEYS = [
   "previous",
   "detected",
   "silent",
+  "unstable",
   "unmountable",
 ] as const;
 export type SweepCountKey = (typeof SWEEP_COUNT_KEYS)[number];
@@ -131,6 +132,18 @@ const sweepSchema = z.strictObject({
   /** Seeds of the randomised policies (random-subset, reorder) and garbage fills: one state per seed. */
   seeds: z.array(nonNegInt).min(1).max(LIMITS.seeds).optional(),
   sample: z.int().min(1).max(LIMITS.sample).optional(),
+  /**
+   * Every state's interrupted sectors are metastable (src/faults/metastable.ts): each read returns
+   * old, new or a mix per `granularityBytes`; states are read twice and files whose verdicts differ
+   * are `unstable`.
+   */
+  metastable: z
+    .strictObject({
+      granularityBytes: z.int().min(1).max(LIMITS.tornBytes + 1).default(512),
+      newProbability: z.number().min(0).max(1).default(0.5),
+      retryReads: z.int().min(1).max(16).default(1),
+    })
+    .optional(),
 });
 /** Which crash states a sweep checks: cut points × torn variants × unsynced-write policies. */
 export type SweepPlan = z.infer<typeof sweepSchema>;
@@ -162,6 +175,7 @@ export function sweepSpecOf(plan: SweepPlan): CrashSweepSpec {
     torn: plan.torn.map(tornSpecOf),
     policies: plan.policies,
     ...(plan.seeds && { seeds: plan.seeds }),
+    ...(plan.metastable && { metastable: plan.metastable }),
   };
 }
 

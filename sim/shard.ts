@@ -19,6 +19,7 @@ import {
   type SweepCell,
   type SweepCounts,
   type SweepResult,
+  type UnstableCount,
 } from "../src/crash/index.ts";
 import { SWEEP_COUNT_KEYS } from "./scenario-schema.ts";
 import type { CountBound, SweepCountKey, SweepPlan } from "./scenario-schema.ts";
@@ -29,7 +30,7 @@ export type { ShardSpec, SweepCell, SweepCounts } from "../src/crash/index.ts";
 export type EarliestRef = Pick<EarliestState, "replayId" | "cut" | "ordinal">;
 
 /** What a {@link SweepRunner} returns for the states it checked (all of them, or one shard's). */
-export interface SweepPartial extends SweepCounts {
+export interface SweepPartial extends SweepCounts, UnstableCount {
   matrix: SweepCell[];
   earliest: Partial<Record<NonIntactClass, EarliestRef>>;
 }
@@ -93,7 +94,7 @@ function boundText(b: CountBound): string {
 
 /** Checks `expect.sweep` bounds against sweep totals. */
 export function checkSweepBounds(
-  counts: SweepCounts,
+  counts: SweepCounts & UnstableCount,
   bounds: Partial<Record<SweepCountKey, CountBound>> | undefined,
 ): Check[] {
   if (!bounds) return [];
@@ -101,7 +102,7 @@ export function checkSweepBounds(
   for (const key of SWEEP_COUNT_KEYS) {
     const b = bounds[key];
     if (b === undefined) continue;
-    const v = counts[key];
+    const v = counts[key] ?? 0;
     const passed =
       typeof b === "number"
         ? v === b

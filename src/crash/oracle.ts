@@ -18,12 +18,18 @@ import type { Vfs } from "../vfs/vfs.ts";
 import type { FileEvent, FileHistory, Recording } from "./record.ts";
 
 /** Outcome class of one file. */
-export type FileClass = "intact" | "previous" | "detected" | "silent";
+export type FileClass = "intact" | "previous" | "detected" | "silent" | "unstable";
 /** Class of a crash state: its worst file, or `unmountable`. */
 export type StateClass = FileClass | "unmountable";
 
 /** Order of badness: a state takes its worst file's class. */
-export const FILE_CLASS_ORDER: readonly FileClass[] = ["intact", "previous", "detected", "silent"];
+export const FILE_CLASS_ORDER: readonly FileClass[] = [
+  "intact",
+  "previous",
+  "detected",
+  "silent",
+  "unstable",
+];
 export const STATE_CLASSES: readonly StateClass[] = [...FILE_CLASS_ORDER, "unmountable"];
 
 /** What a reader sees. */

@@ -68,6 +68,22 @@ export function validateSweepOptions(options: CrashSweepOptions, sectorBytes = 5
         `got '${t.fill}'; expected one of ${TORN_FILLS.join(", ")}`,
       );
   });
+  const m = spec.metastable;
+  if (m) {
+    const g = m.granularityBytes;
+    if (!Number.isInteger(g) || g < 1 || g > sectorBytes || sectorBytes % g !== 0)
+      throw new CrashSpecError(
+        "spec.metastable.granularityBytes",
+        `must divide the sector size ${sectorBytes} (1, 2, 4, ... ${sectorBytes}), got ${g}`,
+      );
+    if (!(m.newProbability >= 0 && m.newProbability <= 1))
+      throw new CrashSpecError("spec.metastable.newProbability", `expected 0..1, got ${m.newProbability}`);
+    if (!Number.isInteger(m.retryReads) || m.retryReads < 1 || m.retryReads > 16)
+      throw new CrashSpecError(
+        "spec.metastable.retryReads",
+        `expected an integer in 1..16, got ${m.retryReads}`,
+      );
+  }
   (spec.seeds ?? []).forEach((s, i) => {
     if (!Number.isInteger(s) || s < 0)
       throw new CrashSpecError(`spec.seeds[${i}]`, `expected a non-negative integer, got ${s}`);

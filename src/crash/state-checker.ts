@@ -26,6 +26,7 @@ import { reboot } from "./reboot.ts";
 import type { Invariant } from "./invariants.ts";
 import { formatStateReplayId } from "./replay-id.ts";
 import { tornKey, type StateResult } from "./sweep-types.ts";
+import { checkTwice, fsckView } from "./unstable.ts";
 import { VolumeReader } from "./volume-reader.ts";
 import { IncrementalChecker, type IncrementalStats } from "./incremental-checker.ts";
 
@@ -77,6 +78,8 @@ export class CrashStateChecker {
 
   /** Materialises, fscks, reboots, reads and classifies every touched file. */
   async check(point: EnumeratedCrashPoint | CrashPoint, ordinal: number): Promise<StateResult> {
+    // Metastable reads are not a function of the bytes: two full checks, never memoised (unstable.ts).
+    if (point.metastable) return checkTwice(this, point, ordinal);
     const device = this.materialise(point);
     if (!this.incremental) return this.checkDevice(device, point, ordinal);
     const found = await this.incremental.check(device, point.completedWrites);
@@ -86,10 +89,10 @@ export class CrashStateChecker {
   }
 
   /** {@link check} on an already materialised device (it is mounted and read, not written). */
-  async checkDevice(device: CowBlockDevice, point: CrashPoint, ordinal: number): Promise<StateResult> {
+  async checkDevice(device: BlockDevice, point: CrashPoint, ordinal: number): Promise<StateResult> {
     const rec = this.recording;
     const c = point.completedWrites;
-    const kinds = this.options.fsck === false ? [] : fsckKinds(device);
+    const kinds = this.options.fsck === false ? [] : fsckKinds(fsckView(device));
     const boot = reboot(device, {
       runtime: this.runtime,
       mountPoint: rec.mountPoint,

@@ -20,7 +20,15 @@ import {
   type SweepCell,
   type SweepCounts,
   type SweepResult,
+  type UnstableCount,
 } from "./sweep-types.ts";
+import type { StateClass } from "./oracle.ts";
+
+/** Counts one more under `cls` in a counts object; `unstable` appears only when counted. */
+function count(into: object, cls: StateClass): void {
+  const c = into as Record<string, number | undefined>;
+  c[cls] = (c[cls] ?? 0) + 1;
+}
 
 function reproducerAt(rec: Recording, cut: number): Reproducer {
   const cutSeq = cut < rec.writeCount ? rec.writeSeqs[cut] : rec.log.ops.length;
@@ -57,10 +65,10 @@ export function summarise(
   }));
   for (const s of states) {
     counts.states++;
-    counts[s.class]++;
+    count(counts, s.class);
     for (const f of s.files) {
       fileCounts.files++;
-      fileCounts[f.class]++;
+      count(fileCounts, f.class);
     }
     const key = `${s.cut}\u0000${s.policy}\u0000${s.torn}`;
     let cell = cells.get(key);
@@ -69,7 +77,7 @@ export function summarise(
       cells.set(key, cell);
     }
     cell.counts.states++;
-    cell.counts[s.class]++;
+    count(cell.counts, s.class);
     if (s.class !== "intact") {
       const e = earliest[s.class];
       if (!e || s.cut < e.cut || (s.cut === e.cut && s.ordinal < e.ordinal))
@@ -114,11 +122,12 @@ export function summarise(
 
 const POLICY_ORDER = UNSYNCED_POLICIES as readonly string[];
 /** The classes that have an earliest state, in report order. */
-export const NON_INTACT_CLASSES = ["previous", "detected", "silent", "unmountable"] as const;
+export const NON_INTACT_CLASSES = ["previous", "detected", "silent", "unstable", "unmountable"] as const;
 
-/** Adds `from`'s counts into `into`. */
-export function addCounts(into: SweepCounts, from: SweepCounts): void {
-  for (const k of Object.keys(into) as (keyof SweepCounts)[]) into[k] += from[k];
+/** Adds `from`'s counts into `into` (`unstable` only when either has it). */
+export function addCounts(into: SweepCounts & UnstableCount, from: SweepCounts & UnstableCount): void {
+  for (const k of Object.keys(zeroCounts()) as (keyof SweepCounts)[]) into[k] += from[k];
+  if (from.unstable !== undefined) into.unstable = (into.unstable ?? 0) + from.unstable;
 }
 
 /** Matrix order: cut, then policy (UNSYNCED_POLICIES order), then torn label. */
@@ -185,7 +194,7 @@ export function mergeSweepResults(parts: readonly SweepResult[]): SweepResult {
         );
   }
   const counts = zeroCounts();
-  const fileCounts = zeroFileCounts();
+  const fileCounts: FileCounts & UnstableCount = zeroFileCounts();
   const fsckKindsCount: Partial<Record<FsckKind, number>> = {};
   let fsckDirtyStates = 0;
   const inv = new Map<string, InvariantSummary>();
@@ -193,7 +202,9 @@ export function mergeSweepResults(parts: readonly SweepResult[]): SweepResult {
   const states: StateResult[] = [];
   for (const p of parts) {
     addCounts(counts, p.counts);
-    for (const k of Object.keys(fileCounts) as (keyof FileCounts)[]) fileCounts[k] += p.fileCounts[k];
+    for (const k of Object.keys(zeroFileCounts()) as (keyof FileCounts)[]) fileCounts[k] += p.fileCounts[k];
+    if (p.fileCounts.unstable !== undefined)
+      fileCounts.unstable = (fileCounts.unstable ?? 0) + p.fileCounts.unstable;
     for (const [k, n] of Object.entries(p.fsckKinds) as [FsckKind, number][])
       fsckKindsCount[k] = (fsckKindsCount[k] ?? 0) + n;
     fsckDirtyStates += p.fsckDirtyStates;

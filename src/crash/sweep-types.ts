@@ -3,7 +3,8 @@
  * runner: options, one state's result, counts, matrix cells, earliest states, the report.
  *
  * Counting (documented choice): each state gets ONE class, its worst file's (intact < previous <
- * detected < silent), or `unmountable` when the volume does not mount; `counts` count states.
+ * detected < silent < unstable), or `unmountable` when the volume does not mount; `counts` count
+ * states. `unstable` (two reads of a metastable state disagree) is counted only where it occurs.
  * `fileCounts` count (state, file) pairs, unmountable states excluded.
  */
 import type { TornSpec } from "../faults/cut-effects.ts";
@@ -88,7 +89,15 @@ export interface StateResult {
   readonly violations: string[];
 }
 
-/** States counted once each, under their class. */
+/**
+ * Files or states whose verdict changed between two reads (metastable sweeps); absent when none, so
+ * the reports of sweeps that cannot have any keep their shape.
+ */
+export interface UnstableCount {
+  unstable?: number;
+}
+
+/** States counted once each, under their class ({@link UnstableCount} beside them). */
 export interface SweepCounts {
   states: number;
   intact: number;
@@ -112,7 +121,7 @@ export interface SweepCell {
   readonly cut: number;
   readonly policy: UnsyncedPolicy;
   readonly torn: string;
-  counts: SweepCounts;
+  counts: SweepCounts & UnstableCount;
 }
 
 /** The log around a cut: a minimal reproducer. */
@@ -155,8 +164,8 @@ export interface SweepResult {
   /** States in the whole (unsharded) space. */
   readonly spaceStates: number;
   readonly shard?: ShardSpec;
-  counts: SweepCounts;
-  fileCounts: FileCounts;
+  counts: SweepCounts & UnstableCount;
+  fileCounts: FileCounts & UnstableCount;
   matrix: SweepCell[];
   earliest: Partial<Record<NonIntactClass, EarliestState>>;
   /** States in which fsck reported each kind, and states with any finding. */

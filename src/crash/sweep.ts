@@ -145,6 +145,9 @@ export async function replayState(
     ...(options.fsck !== undefined && { fsck: options.fsck }),
     ...(options.config && { config: options.config }),
   });
-  const state = await checker.checkDevice(rebuilt.device, rebuilt.point, -1);
+  // A metastable state is read twice (unstable.ts): check() rebuilds it with its unstable sectors.
+  const state = rebuilt.point.metastable
+    ? await checker.check(rebuilt.point, -1)
+    : await checker.checkDevice(rebuilt.device, rebuilt.point, -1);
   return { ...state, sha256: rebuilt.sha256 };
 }

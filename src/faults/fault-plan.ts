@@ -46,6 +46,7 @@ export const FAULT_KINDS = [
   "busy-timeout",
   "stale-dma",
   "usb-host",
+  "metastable",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -201,6 +202,20 @@ const staleDmaSchema = z.strictObject({
   edges: z.enum(["both", "start", "end"]).default("both"),
 });
 
+/**
+ * Interrupted sectors read old, new or a mix on each read after the cut (src/faults/metastable.ts).
+ * Crash sweeps and replays model it (sweep `metastable:`, replay key `meta=`); a plain run refuses it.
+ */
+const metastableSchema = z.strictObject({
+  kind: z.literal("metastable"),
+  /** Unit of the old/new choice, bytes (divides the sector size; the sector size: whole sectors). */
+  granularityBytes: z.number().int().positive().default(512),
+  /** Probability that a unit reads as the new content on one read. */
+  newProbability: probability.default(0.5),
+  /** Reads the firmware makes at most, until two consecutive ones agree (1: no retry). */
+  retryReads: z.number().int().min(1).max(16).default(1),
+});
+
 /** What the second host (a PC over USB mass storage) does: see src/faults/usb-host.ts. */
 export const USB_HOST_OPS = ["mount", "list", "copy_out", "delete", "write", "eject"] as const;
 export type UsbHostOpName = (typeof USB_HOST_OPS)[number];
@@ -300,6 +315,7 @@ const FAULT_SCHEMAS = {
   "busy-timeout": busyTimeoutSchema,
   "stale-dma": staleDmaSchema,
   "usb-host": usbHostSchema,
+  metastable: metastableSchema,
 } as const;
 
 export type PowerCutFault = z.output<typeof powerCutSchema>;
@@ -310,6 +326,7 @@ export type CollateralFault = z.output<typeof collateralSchema>;
 export type TransientErrorFault = z.output<typeof transientErrorSchema>;
 export type BusyTimeoutFault = z.output<typeof busyTimeoutSchema>;
 export type StaleDmaFault = z.output<typeof staleDmaSchema>;
+export type MetastableFault = z.output<typeof metastableSchema>;
 /** The second host's schedule (src/faults/usb-host.ts). */
 export type UsbHostFault = z.output<typeof usbHostSchema>;
 export type UsbHostTrigger = z.output<typeof usbTriggerSchema>;
@@ -326,7 +343,8 @@ export type Fault =
   | TransientErrorFault
   | BusyTimeoutFault
   | StaleDmaFault
-  | UsbHostFault;
+  | UsbHostFault
+  | MetastableFault;
 
 /** A validated fault plan. `seed` drives every seeded decision (garbage, subsets, flips, probabilities). */
 export interface FaultPlan {
@@ -405,7 +423,7 @@ export function parseFaultPlan(input: unknown, source?: string): FaultPlan {
   const cuts = faults.filter((f) => f.kind === "power-cut").length;
   if (usbAt.length > 1)
     issues.push({ path: ["faults", usbAt[1], "kind"], message: "at most one usb-host fault per plan" });
-  for (const only of ["torn-write", "unsynced-writes", "bit-flip", "collateral"] as const) {
+  for (const only of ["torn-write", "unsynced-writes", "bit-flip", "collateral", "metastable"] as const) {
     const idx = faults.findIndex((f) => f.kind === only);
     if (idx < 0) continue;
     if (faults.filter((f) => f.kind === only).length > 1)
@@ -444,6 +462,14 @@ export function validateFaultPlanForDevice(plan: FaultPlan, sectorBytes: number,
       issues.push({
         path: ["faults", i, "bytes"],
         message: `must be < the sector size ${sectorBytes}, got ${f.bytes}`,
+      });
+    if (
+      f.kind === "metastable" &&
+      (f.granularityBytes > sectorBytes || sectorBytes % f.granularityBytes !== 0)
+    )
+      issues.push({
+        path: ["faults", i, "granularityBytes"],
+        message: `must divide the sector size ${sectorBytes} (1, 2, 4, ... ${sectorBytes}), got ${f.granularityBytes}`,
       });
     if (f.kind === "collateral") {
       for (const key of ["pageBytes", "allocationUnitBytes"] as const) {

@@ -5,6 +5,7 @@ import type { PowerControl } from "../card/sd-card.ts";
 import {
   READ_BUSY_TIMEOUT_MICROS,
   WRITE_BUSY_TIMEOUT_MICROS,
+  FaultPlanError,
   validateFaultPlanForDevice,
   type BusyTimeoutFault,
   type FaultPlan,
@@ -158,6 +159,15 @@ export class FaultyBlockDevice implements BlockDevice, PowerControl {
     this.media = options.media ?? (hasUntimed(inner) ? inner.untimed() : inner);
     this.ss = this.media.ioctl(IOCTL.BLOCK_SIZE, 0);
     validateFaultPlanForDevice(plan, this.ss);
+    const meta = plan.faults.findIndex((f) => f.kind === "metastable");
+    if (meta >= 0)
+      throw new FaultPlanError([
+        {
+          path: ["faults", meta, "kind"],
+          message:
+            "metastable reads are modelled in crash sweeps and replays only (a sweep block's metastable:); a plain run cannot inject them yet",
+        },
+      ]);
     this.effects = cutEffectsOfPlan(plan);
     this.alignmentOf = options.alignmentOf;
     this.onCut = options.onCut;

@@ -7,9 +7,11 @@
  */
 import type { CowBlockDevice } from "../block/cow-block-device.ts";
 import type { WriteLog } from "../trace/write-log.ts";
+import { unstableSectorsOf, type MetastableSpec, type UnstableSector } from "./metastable.ts";
 import {
   COLLATERAL_FILLS,
   COLLATERAL_SCOPES,
+  faultOf,
   TORN_FILLS,
   UNSYNCED_POLICIES,
   validateFaultPlanAgainstLog,
@@ -17,6 +19,7 @@ import {
   type CollateralFill,
   type CollateralScope,
   type FaultPlan,
+  type MetastableFault,
   type TornFill,
   type UnsyncedPolicy,
 } from "./fault-plan.ts";
@@ -45,6 +48,8 @@ export interface CrashPoint {
   readonly seed: number;
   readonly collateral?: CollateralSpec;
   readonly bitFlips?: BitFlipSpec;
+  /** The interrupted sectors read old, new or a mix on each read (metastable.ts). */
+  readonly metastable?: MetastableSpec;
 }
 
 /** A crash point with its stable, serialisable replay ID. */
@@ -118,8 +123,17 @@ export class CrashStateMaterialiser {
     return this.materialiseDetailed(point).device;
   }
 
-  /** {@link materialise}, plus what the cut did to each write. */
-  materialiseDetailed(point: CrashPoint): { device: CowBlockDevice; report: CutReport } {
+  /**
+   * {@link materialise}, plus what the cut did to each write and, with a metastable point, the sectors
+   * whose program it interrupted (the write in flight's, the collateral ones) with their two contents:
+   * old = the state with the epoch's fates but nothing of the write in flight or collateral damage;
+   * new = old with the whole write in flight (its sectors), or the damaged content (collateral ones).
+   */
+  materialiseDetailed(point: CrashPoint): {
+    device: CowBlockDevice;
+    report: CutReport;
+    unstable?: Map<number, UnstableSector>;
+  } {
     const c = point.completedWrites;
     if (!Number.isInteger(c) || c < 0 || c > this.writeCount)
       throw new CrashPointError(
@@ -149,7 +163,43 @@ export class CrashStateMaterialiser {
       },
       point.seed,
     );
-    return { device, report };
+    if (!point.metastable) return { device, report };
+    return { device, report, unstable: this.unstableSectors(point, b, epoch, f, device, report) };
+  }
+
+  private unstableSectors(
+    point: CrashPoint,
+    b: number,
+    epoch: PendingWrite[],
+    f: LoggedWrite | undefined,
+    damaged: CowBlockDevice,
+    report: CutReport,
+  ): Map<number, UnstableSector> {
+    const ss = this.base.blockSize;
+    const before = this.durableAt(b).fork();
+    applyCutEffects(
+      before,
+      { epoch, previousVersion: () => undefined },
+      { unsynced: point.unsynced },
+      point.seed,
+    );
+    const read = (dev: CowBlockDevice, lba: number): Uint8Array => dev.block(lba).slice();
+    const inFlight = new Set<number>();
+    if (f) {
+      const start = f.lba * ss + f.offset;
+      for (let lba = Math.floor(start / ss); lba < Math.ceil((start + f.data.length) / ss); lba++)
+        inFlight.add(lba);
+    }
+    const newOf = (lba: number): Uint8Array => {
+      if (!f || !inFlight.has(lba)) return read(damaged, lba);
+      const out = read(before, lba);
+      const start = f.lba * ss + f.offset;
+      const lo = Math.max(start, lba * ss);
+      const hi = Math.min(start + f.data.length, (lba + 1) * ss);
+      out.set(f.data.subarray(lo - start, hi - start), lo - lba * ss);
+      return out;
+    };
+    return unstableSectorsOf([...inFlight, ...report.collateralSectors], (lba) => read(before, lba), newOf);
   }
 
   /** Base + all successful writes with index < b (treat as read-only). */
@@ -255,7 +305,13 @@ export function crashPointFromPlan(plan: FaultPlan, log: WriteLog): CrashPoint {
     completedWrites = writesBeforeSeq(log, mark.seq) + (cut.offsetWrites ?? 0);
   } else
     throw new CrashPointError("atTimeMicros", "time-based cuts are resolved online (FaultyBlockDevice) only");
-  return { completedWrites, ...cutEffectsOfPlan(plan), seed: plan.seed };
+  const metastable = faultOf(plan, "metastable");
+  return {
+    completedWrites,
+    ...cutEffectsOfPlan(plan),
+    seed: plan.seed,
+    ...(metastable && { metastable: metastableSpecOf(metastable) }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -274,6 +330,7 @@ const REPLAY_KEYS = [
   "auB",
   "flips",
   "flipP",
+  "meta",
   "seed",
 ] as const;
 type ReplayKey = (typeof REPLAY_KEYS)[number];
@@ -299,6 +356,12 @@ export function formatReplayId(p: CrashPoint): string {
   }
   if (p.bitFlips?.count !== undefined) parts.push(`flips=${p.bitFlips.count}`);
   if (p.bitFlips?.probability !== undefined) parts.push(`flipP=${p.bitFlips.probability}`);
+  if (p.metastable) {
+    const m = p.metastable;
+    parts.push(
+      `meta=${m.granularityBytes}b/${m.newProbability}${m.retryReads > 1 ? `/r${m.retryReads}` : ""}`,
+    );
+  }
   parts.push(`seed=${p.seed}`);
   return parts.join(";");
 }
@@ -381,6 +444,25 @@ export function parseReplayId(id: string): CrashPoint {
           ...(fields.has("flipP") && { probability: parseProbability("flipP", fields.get("flipP")!) }),
         }
       : undefined;
+  let metastable: MetastableSpec | undefined;
+  if (fields.has("meta")) {
+    const m = /^(\d+)b\/([0-9.]+)(?:\/r(\d+))?$/.exec(fields.get("meta")!);
+    if (!m)
+      throw new CrashPointError(
+        "replayId.meta",
+        `expected <bytes>b/<p>[/r<reads>], got '${fields.get("meta")}'`,
+      );
+    metastable = {
+      granularityBytes: parseUint("meta", m[1]),
+      newProbability: parseProbability("meta", m[2]),
+      retryReads: m[3] ? parseUint("meta", m[3]) : 1,
+    };
+    if (metastable.granularityBytes < 1 || metastable.retryReads < 1)
+      throw new CrashPointError(
+        "replayId.meta",
+        `granularity and reads must be >= 1, got '${fields.get("meta")}'`,
+      );
+  }
   return {
     completedWrites: Number(cut.slice(1)),
     ...(torn && { torn }),
@@ -388,6 +470,7 @@ export function parseReplayId(id: string): CrashPoint {
     seed: parseUint("seed", fields.get("seed")!),
     ...(collateral && { collateral }),
     ...(bitFlips && { bitFlips }),
+    ...(metastable && { metastable }),
   };
 }
 
@@ -419,6 +502,8 @@ export interface CrashSweepSpec {
   readonly seeds?: readonly number[];
   readonly collateral?: CollateralSpec;
   readonly bitFlips?: BitFlipSpec;
+  /** Every state's interrupted sectors are metastable. */
+  readonly metastable?: MetastableSpec;
 }
 
 function cutPositions(log: WriteLog, cuts: CutSelection, writeCount: number): number[] {
@@ -495,9 +580,15 @@ export function enumerateCrashPoints(log: WriteLog, spec: CrashSweepSpec): Enume
             seed,
             ...(spec.collateral && { collateral: spec.collateral }),
             ...(spec.bitFlips && { bitFlips: spec.bitFlips }),
+            ...(spec.metastable && { metastable: spec.metastable }),
           };
           out.push({ ...point, replayId: formatReplayId(point) });
         }
   }
   return out;
+}
+
+/** The metastable spec of a plan's fault. */
+export function metastableSpecOf(f: MetastableFault): MetastableSpec {
+  return { granularityBytes: f.granularityBytes, newProbability: f.newProbability, retryReads: f.retryReads };
 }

@@ -28,7 +28,7 @@ describe("fault plan validation", () => {
       issuesOf({ faults: [{ kind: "power-cut", atWrite: 1 }, { kind: "torn-write" }, { kind: "tornn" }] }),
     ).toEqual([
       "faults[2].kind: unknown kind 'tornn'; expected one of power-cut, torn-write, unsynced-writes, bit-flip, " +
-        "collateral, transient-error, busy-timeout, stale-dma, usb-host",
+        "collateral, transient-error, busy-timeout, stale-dma, usb-host, metastable",
     ]);
   });
 

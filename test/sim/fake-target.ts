@@ -208,7 +208,7 @@ export class FakeSweepRunner implements SweepRunner {
     mine.forEach((s, i) => {
       const cls = fakeClass(options.seed, s.ordinal);
       totals.states++;
-      totals[cls]++;
+      totals[cls as keyof typeof totals]++;
       const key = `${s.cut}/${s.policy}/${s.torn}`;
       let cell = cells.get(key);
       if (!cell) {
