@@ -317,7 +317,9 @@ export function progressLine(
   const filled = Math.round(frac * width);
   const rate = elapsedMillis > 0 && done > 0 ? ` ${formatRate((done * 1000) / elapsedMillis)}/s` : "";
   const eta =
-    done > 0 && done < total ? ` ETA ${formatDuration((elapsedMillis / done) * (total - done))}` : "";
+    done > 0 && done < total && elapsedMillis > 0
+      ? ` ETA ${formatDuration((elapsedMillis / done) * (total - done))}`
+      : "";
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}% ${done}/${total} ${unit}${rate}${eta}`;
 }
 

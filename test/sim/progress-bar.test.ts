@@ -1,0 +1,39 @@
+/** The progress bar of long work (sim/report.ts): rate and ETA from the host clock it is given, redraw limits. */
+import { describe, expect, it } from "vitest";
+import { ProgressBar, progressLine } from "../../sim/report.ts";
+
+describe("progress bar", () => {
+  it("shows done/total, the rate per second and the ETA", () => {
+    expect(progressLine(50, 200, 10_000, "states", 10)).toBe(
+      "[###.......]  25% 50/200 states 5.00/s ETA 30s",
+    );
+    expect(progressLine(3, 12, 90_000, "scenarios", 4)).toBe("[#...]  25% 3/12 scenarios 0.03/s ETA 4m30s");
+    expect(progressLine(1200, 1200, 2_000, "workloads", 4)).toBe("[####] 100% 1200/1200 workloads 600/s");
+    expect(progressLine(0, 10, 0, "states", 4)).toBe("[....]   0% 0/10 states");
+  });
+
+  it("redraws at most every 100 ms, always the last state, and erases its line at the end", () => {
+    const out: string[] = [];
+    let now = 0;
+    const bar = new ProgressBar(
+      (s) => void out.push(s),
+      () => now,
+      "states",
+      4,
+    );
+    bar.update(1, 4);
+    now = 50;
+    bar.update(2, 4); // too soon: not drawn
+    now = 150;
+    bar.update(3, 4);
+    now = 160;
+    bar.update(4, 4); // the last is always drawn
+    bar.done();
+    expect(out).toEqual([
+      "\r[#...]  25% 1/4 states\u001b[K",
+      "\r[###.]  75% 3/4 states 20.0/s ETA 1s\u001b[K",
+      "\r[####] 100% 4/4 states 25.0/s\u001b[K",
+      "\r\u001b[K",
+    ]);
+  });
+});
