@@ -1,6 +1,8 @@
 /**
  * `npm run fuzz -- <campaign> [--count N] [--seed S]`: the project's fuzz campaigns.
  *
+ * - `fsck`: damaged images of every FAT type; our fsck against `fsck.fat -n` and FatFs, per damaged
+ *   region (default 2,000 per region; fuzz/fsck-agreement).
  * - `fat`: seeded random workloads on ts-fatfs in its oracle mode (per-file window, R0.15, FatRuntime
  *   glue) and on js-fatfs side by side; every device call, result and final image must be equal.
  *   Default 10,000 workloads. Prints the count, the equal count and the coverage table; exit 1 on any
@@ -10,6 +12,7 @@ import { FatRuntime } from "../src/fat/js-fatfs-engine.ts";
 import { coverageTable, runCampaign } from "../src/fat/differential/campaign.ts";
 import { JS_FATFS_ORACLE, TsFatfsDriver } from "../src/fat/ts-fatfs/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
+import { agreementTable, describeOutcome, FsckAgreement } from "./fsck-agreement/campaign.ts";
 
 const args = process.argv.slice(2);
 const name = args.find((a) => !a.startsWith("--"));
@@ -19,6 +22,33 @@ const opt = (flag: string, dflt: number): number => {
 };
 
 const campaigns: Record<string, () => Promise<number>> = {
+  /** Damaged images of every FAT type: our fsck vs `fsck.fat -n`, and vs what FatFs can mount and read. */
+  async fsck() {
+    const perRegion = opt("--count", 2_000);
+    const seed = opt("--seed", 1);
+    const show = opt("--show", 10);
+    const a = await FsckAgreement.create();
+    try {
+      const t0 = performance.now();
+      const report = await a.run(perRegion, seed, (done, total) => {
+        if (done % 500 === 0) process.stderr.write(`fsck: ${done} / ${total} images\r`);
+      });
+      const secs = (performance.now() - t0) / 1000;
+      console.log(
+        `fsck: ${perRegion * 4} damaged images from seed ${seed} on ${a.baseImages.length} bases in ${secs.toFixed(1)} s`,
+      );
+      console.log(agreementTable(report));
+      for (const o of report.disagreements.slice(0, show)) console.log(`DISAGREE ${describeOutcome(o)}`);
+      for (const o of report.inconsistencies.slice(0, show)) console.log(`ENGINE ${describeOutcome(o)}`);
+      for (const t of a.engineTraps.slice(0, show)) console.log(`TRAP ${t}`);
+      const ok = Object.values(report.tallies).every(
+        (t) => t.agree + t.documented >= 0.99 * t.images && t.theirsNotClean >= 0.3 * t.images,
+      );
+      return ok && report.inconsistencies.length === 0 ? 0 : 1;
+    } finally {
+      a.dispose();
+    }
+  },
   async fat() {
     const count = opt("--count", 10_000);
     const seed = opt("--seed", 1);

@@ -75,8 +75,12 @@ const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 /**
  * Parses and validates a boot sector (the first sector of a volume, at least 512 bytes). Checks follow
  * fatgen103 and what dosfstools' boot.c rejects; FatFs (ff.c check_fs) accepts a subset of these.
+ * `identity: false` skips the checks that say whether the sector is a FAT boot sector at all (jump
+ * instruction, 0xAA55 signature, media byte) and keeps only the geometry: the checker wants the layout
+ * of a volume whose identity bytes are damaged (fsck.fat does not look at them either).
  */
-export function parseBootSector(sector: Uint8Array): LayoutResult {
+export function parseBootSector(sector: Uint8Array, options: { identity?: boolean } = {}): LayoutResult {
+  const identity = options.identity ?? true;
   const problems: BootSectorProblem[] = [];
   const bad = (offset: number, field: string, found: number, expected: string): void => {
     problems.push({ offset, field, found, expected });
@@ -88,8 +92,9 @@ export function parseBootSector(sector: Uint8Array): LayoutResult {
     };
   }
   const jmp = sector[0];
-  if (jmp !== 0xeb && jmp !== 0xe9 && jmp !== 0xe8) bad(0, "BS_jmpBoot", jmp, "0xEB or 0xE9");
-  if (u16(sector, 510) !== 0xaa55) bad(510, "signature", u16(sector, 510), "0xAA55 (bytes 55 AA)");
+  if (identity && jmp !== 0xeb && jmp !== 0xe9 && jmp !== 0xe8) bad(0, "BS_jmpBoot", jmp, "0xEB or 0xE9");
+  if (identity && u16(sector, 510) !== 0xaa55)
+    bad(510, "signature", u16(sector, 510), "0xAA55 (bytes 55 AA)");
   const bytesPerSector = u16(sector, 11);
   if (!isPow2(bytesPerSector) || bytesPerSector < 512 || bytesPerSector > 4096)
     bad(11, "BPB_BytsPerSec", bytesPerSector, "512, 1024, 2048 or 4096");
@@ -103,7 +108,7 @@ export function parseBootSector(sector: Uint8Array): LayoutResult {
   const rootEntryCount = u16(sector, 17);
   const totSec16 = u16(sector, 19);
   const media = sector[21];
-  if (media !== 0xf0 && media < 0xf8) bad(21, "BPB_Media", media, "0xF0 or 0xF8..0xFF");
+  if (identity && media !== 0xf0 && media < 0xf8) bad(21, "BPB_Media", media, "0xF0 or 0xF8..0xFF");
   const fatSz16 = u16(sector, 22);
   const totSec32 = u32(sector, 32);
   const fatSectors = fatSz16 !== 0 ? fatSz16 : u32(sector, 36);

@@ -6,7 +6,7 @@
 import { ATTR, lfnChecksum, readU16, readU32, type FatLayout } from "./fat-layout.ts";
 import type { ClusterChains } from "./fsck-chains.ts";
 import type { FsckContext, FsckFinding } from "./fsck-findings.ts";
-import { badShortName, formatShortName } from "./fsck-names.ts";
+import { badShortName, formatShortName, unopenableLongNamePart, unopenableShortName } from "./fsck-names.ts";
 
 interface DirWork {
   /** First cluster, or 0 for the FAT12/16 fixed root directory. */
@@ -19,6 +19,8 @@ interface DirWork {
 export class DirectoryWalker {
   files = 0;
   directories = 0;
+  /** The root directory's first volume-label entry (its 11 name bytes and byte offset), if any. */
+  rootLabel: { bytes: Uint8Array; offset: number } | null = null;
 
   constructor(
     private readonly ctx: FsckContext,
@@ -89,6 +91,33 @@ export class DirectoryWalker {
     }
   }
 
+  /** A long-name entry's fields that must be zero (fatgen103 LDIR_Type, LDIR_FstClusLO) and its characters. */
+  private checkLongNameEntry(data: Uint8Array, o: number, at: number, path: string): void {
+    if (data[o + 12] !== 0)
+      this.add({
+        kind: "bad-directory-entry",
+        message: `${path}: long-name entry at byte ${at} has LDIR_Type 0x${data[o + 12].toString(16)}, expected 0`,
+        path,
+        offset: at + 12,
+      });
+    const cluster = readU16(data, o + 26);
+    if (cluster !== 0)
+      this.add({
+        kind: "bad-directory-entry",
+        message: `${path}: long-name entry at byte ${at} has start cluster ${cluster} (LDIR_FstClusLO), expected 0`,
+        path,
+        offset: at + 26,
+      });
+    const why = unopenableLongNamePart(data, o);
+    if (why)
+      this.add({
+        kind: "bad-directory-entry",
+        message: `${path}: long-name entry at byte ${at} ${why}: FatFs cannot open the file by this name`,
+        path,
+        offset: at,
+      });
+  }
+
   private scanDirectory(dir: DirWork, clusters: number[] | null, queue: DirWork[]): void {
     const L = this.L;
     const { data, baseOffsets } = this.readDirectory(clusters);
@@ -116,15 +145,28 @@ export class DirectoryWalker {
     };
     for (let o = 0; o + 32 <= data.length; o += 32) {
       const first = data[o];
-      if (first === 0x00) break;
       const attr = data[o + 11];
-      if (first === 0xe5) {
+      if (!isRoot && o < 64 && (first === 0x00 || first === 0xe5)) {
+        this.add({
+          kind: "bad-directory-entry",
+          message: `${dir.path}: entry ${o / 32} at byte ${offsetOf(o)} is free, expected the '${o === 0 ? "." : ".."}' directory entry`,
+          path: dir.path,
+          offset: offsetOf(o),
+        });
+        continue;
+      }
+      // FatFs stops listing at the first 0x00 entry; fsck.fat reads on, so entries written beyond it
+      // (a torn or misdirected directory sector) are checked too.
+      if (first === 0x00 || first === 0xe5) {
         if (lfnStart >= 0) orphan(o, "precede a deleted entry");
         continue;
       }
-      if ((attr & 0x3f) === ATTR.LONG_NAME) {
+      // A long-name entry has exactly attribute 0x0F (dosfstools; FatFs masks 0x3F, but then the entry
+      // is also a short entry with control bytes in its name, which both report).
+      if (attr === ATTR.LONG_NAME) {
         const ord = first & 0x1f;
         const sum = data[o + 13];
+        this.checkLongNameEntry(data, o, offsetOf(o), dir.path || "/");
         if (first & 0x40) {
           if (lfnStart >= 0) orphan(o, "are followed by a new long name before their short entry");
           lfnStart = o;
@@ -171,20 +213,39 @@ export class DirectoryWalker {
       }
       const shortName = formatShortName(data, o);
       const entryOffset = offsetOf(o);
-      if ((attr & ATTR.VOLUME_ID) !== 0 && (attr & ATTR.DIRECTORY) === 0) {
-        if (!isRoot)
-          this.add({
-            kind: "bad-directory-entry",
-            message: `${dir.path}: volume label entry '${shortName}' at byte ${entryOffset} outside the root directory`,
-            path: dir.path,
-            offset: entryOffset,
-          });
-        continue;
-      }
       const start = (L.fatType === 32 ? readU16(data, o + 20) << 16 : 0) | readU16(data, o + 26);
       const size = readU32(data, o + 28);
+      if ((attr & ATTR.VOLUME_ID) !== 0) {
+        // A label entry: fsck.fat checks its clusters like a file's. FatFs never opens an entry with
+        // the label bit, but lists one that has other bits too (ff.c dir_read vs dir_find).
+        if (isRoot && this.rootLabel === null)
+          this.rootLabel = { bytes: data.slice(o, o + 11), offset: entryOffset };
+        if ((attr & 0x3f & ~ATTR.ARCHIVE) !== ATTR.VOLUME_ID)
+          this.add({
+            kind: "bad-directory-entry",
+            message: `${dir.path || "/"}: entry '${shortName}' at byte ${entryOffset} has attributes 0x${attr.toString(16)} (volume label plus others): FatFs cannot open the file it lists`,
+            path: dir.path || "/",
+            offset: entryOffset + 11,
+          });
+        this.checkFile(`${dir.path}/${shortName} (volume label)`, start, size, entryOffset);
+        continue;
+      }
       const isDir = (attr & ATTR.DIRECTORY) !== 0;
-      if (first === 0x2e) {
+      const slot = o / 32;
+      const dotName = (n: 1 | 2): boolean =>
+        data[o] === 0x2e &&
+        (n === 1 || data[o + 1] === 0x2e) &&
+        data.subarray(o + n, o + 11).every((c) => c === 0x20);
+      if (!isRoot && slot < 2 && !(isDir && dotName(slot === 0 ? 1 : 2))) {
+        this.add({
+          kind: "bad-directory-entry",
+          message: `${dir.path}: entry ${slot} at byte ${entryOffset} is '${shortName}', expected the '${slot === 0 ? "." : ".."}' directory entry`,
+          path: dir.path,
+          offset: entryOffset,
+        });
+        if (first === 0x2e) continue;
+      }
+      if (first === 0x2e && (isRoot || slot < 2)) {
         const dotdot = data[o + 1] === 0x2e;
         if (isRoot || !isDir) {
           this.add({
@@ -218,7 +279,8 @@ export class DirectoryWalker {
       const name = longName ?? shortName;
       const path = `${dir.path}/${name}`;
       const key = String.fromCharCode(...data.subarray(o, o + 11));
-      const nameProblem = badShortName(data, o);
+      const nameProblem =
+        badShortName(data, o, longName !== null) ?? unopenableShortName(data, o, longName !== null);
       if (nameProblem)
         this.add({
           kind: "bad-directory-entry",

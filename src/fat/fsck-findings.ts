@@ -17,7 +17,11 @@ export type FsckKind =
   | "lost-clusters"
   | "orphan-lfn"
   | "bad-directory-entry"
-  | "fsinfo-wrong";
+  | "fsinfo-wrong"
+  | "dirty-volume"
+  | "bad-fat-header"
+  | "bad-volume-label"
+  | "backup-boot-differs";
 
 /** One problem. Offsets are bytes from the start of the device; clusters are FAT cluster numbers. */
 export interface FsckFinding {
@@ -55,6 +59,11 @@ export interface FsckResult {
   findings: FsckFinding[];
   /** Findings not listed because of `maxFindings`. */
   omittedFindings: number;
+  /**
+   * What fsck.fat only mentions and does not change (the FAT32 backup boot sector differs from the
+   * boot sector): reported, but the volume is still clean.
+   */
+  warnings: FsckFinding[];
   summary: FsckSummary | null;
 }
 
@@ -66,6 +75,7 @@ export interface FsckOptions {
 /** The findings of one check and raw, never-failing reads of its device. */
 export class FsckContext {
   readonly findings: FsckFinding[] = [];
+  readonly warnings: FsckFinding[] = [];
   omitted = 0;
   readonly devBlock: number;
   readonly devBytes: number;

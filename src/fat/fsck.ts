@@ -16,6 +16,12 @@
  *   directory size.
  * - fsinfo-wrong: FAT32 FSInfo signatures or free-cluster count wrong (fsck.fat reports "Free cluster
  *   summary wrong").
+ * - dirty-volume: the dirty flag in BS_Reserved1 is set, or FAT entry 1's clean-shutdown bit is clear.
+ * - bad-fat-header: FAT entry 0 of a copy is not the media marker (fsck.fat: "FAT appears to be corrupt").
+ * - bad-volume-label: the boot sector's label (no BS_BootSig 0x29, bad characters) or the root
+ *   directory's label entry is invalid, or the two differ.
+ * - bad-boot-sector also names what FatFs would refuse to mount (fsck-boot.ts) and a FAT32 volume
+ *   without a backup boot sector. A backup that differs is only a warning (as fsck.fat says).
  *
  * Bounded: chain walks stop after `clusterCount` steps and on any revisit; every cluster is owned by
  * at most one chain, so the directory walk reads each cluster at most once. Fast: each FAT copy is read
@@ -33,6 +39,7 @@ import {
 import { exfatFsck, exfatVolumeOf } from "./exfat-fsck.ts";
 import { ClusterChains } from "./fsck-chains.ts";
 import { DirectoryWalker } from "./fsck-directories.ts";
+import { badFatId, badLabelChar, dirtyFlagOffset, fatDirtyBitClear, fatfsRefusal } from "./fsck-boot.ts";
 import { FsckContext, type FsckOptions, type FsckResult } from "./fsck-findings.ts";
 
 export type { FsckFinding, FsckKind, FsckOptions, FsckResult, FsckSummary } from "./fsck-findings.ts";
@@ -56,6 +63,7 @@ class Checker extends FsckContext {
       usable: false,
       findings: this.findings,
       omittedFindings: this.omitted,
+      warnings: this.warnings,
       summary: null,
     });
     if (this.devBytes < 512) {
@@ -69,7 +77,10 @@ class Checker extends FsckContext {
       return fail();
     }
     const boot = this.read(0, Math.min(4096, this.devBytes)).data;
-    const parsed = parseBootSector(boot);
+    const geometry = parseBootSector(boot, { identity: false });
+    // Unusable geometry: name the identity problems too (a jump or signature that is wrong says "not a
+    // FAT boot sector" better than the first bad BPB field does).
+    const parsed = geometry.ok ? geometry : parseBootSector(boot);
     if (!parsed.ok) {
       for (const p of parsed.problems)
         this.add({
@@ -83,8 +94,23 @@ class Checker extends FsckContext {
     }
     const L = (this.L = parsed.layout);
     const bps = L.bytesPerSector;
+    if ((L.rootEntryCount * 32) % bps !== 0) {
+      // fsck.fat: "Root directory doesn't span an integral number of sectors"; FatFs refuses it too.
+      this.add({
+        kind: "bad-boot-sector",
+        message: `boot sector offset 17 (BPB_RootEntCnt): ${L.rootEntryCount} entries do not fill whole ${bps}-byte sectors`,
+        offset: 17,
+        expected: `a multiple of ${bps / 32}`,
+        found: String(L.rootEntryCount),
+      });
+      return fail();
+    }
+    this.checkBootIdentity(boot);
     this.volumeBytes = L.totalSectors * bps;
-    if (this.volumeBytes > this.devBytes) {
+    // fsck.fat reads the volume's last even-numbered sector; a dump short by one odd sector is still
+    // usable unless that sector holds allocated clusters (checked once the FAT is read).
+    const shortByOddSector = this.volumeBytes - this.devBytes === bps && L.totalSectors % 2 === 1;
+    if (this.volumeBytes > this.devBytes && !shortByOddSector) {
       this.add({
         kind: "truncated-image",
         message: `image is ${this.devBytes} bytes but the boot sector (BPB_TotSec at offset ${readU16(boot, 19) ? 19 : 32}) says ${L.totalSectors} sectors = ${this.volumeBytes} bytes`,
@@ -110,8 +136,11 @@ class Checker extends FsckContext {
       const copy = this.read(off, effBytes);
       const a = fat0.data;
       const b = copy.data;
+      // FAT32 entries keep 28 bits: differences in the top nibble do not count (fsck.fat neither).
+      const same = (i: number): boolean =>
+        a[i] === b[i] || (L.fatType === 32 && i % 4 === 3 && ((a[i] ^ b[i]) & 0x0f) === 0);
       let i = 0;
-      while (i < effBytes && a[i] === b[i]) i++;
+      while (i < effBytes && same(i)) i++;
       if (i < effBytes) {
         const cluster = L.fatType === 12 ? Math.floor((i * 2) / 3) : Math.floor(i / (L.fatType / 8));
         this.add({
@@ -135,9 +164,12 @@ class Checker extends FsckContext {
     } else {
       for (let c = 0; c < n; c++) next[c] = fatEntry(fat, 12, c);
     }
+    this.checkFatHeaders(fatStart, fatBytes, next[1]);
+    if (shortByOddSector) this.checkMissingTail(next);
     const chains = new ClusterChains(this, L, next);
     const directories = new DirectoryWalker(this, L, chains);
     directories.walk();
+    this.checkLabels(boot, directories.rootLabel);
     const summary = chains.clusterAccounting(directories.files, directories.directories);
     if (L.fatType === 32) this.checkFsInfo(summary.freeClusters);
     return {
@@ -145,14 +177,149 @@ class Checker extends FsckContext {
       usable: true,
       findings: this.findings,
       omittedFindings: this.omitted,
+      warnings: this.warnings,
       summary,
     };
+  }
+
+  /** The volume's last sector is missing from the image: a finding when an allocated cluster lies there. */
+  private checkMissingTail(next: Uint32Array): void {
+    const L = this.L;
+    const missingSector = this.devBytes / L.bytesPerSector - L.firstDataSector;
+    for (let c = 2 + Math.floor(missingSector / L.sectorsPerCluster); c < next.length; c++)
+      if (next[c] !== 0) {
+        this.add({
+          kind: "truncated-image",
+          message: `image is ${this.devBytes} bytes, one sector short of the ${this.volumeBytes} the boot sector says, and cluster ${c} there is allocated`,
+          offset: this.devBytes,
+          cluster: c,
+          expected: `${this.volumeBytes} bytes`,
+          found: `${this.devBytes} bytes`,
+        });
+        return;
+      }
+  }
+
+  /** What FatFs would refuse, the dirty flag, and FAT32's backup boot sector. */
+  private checkBootIdentity(boot: Uint8Array): void {
+    const L = this.L;
+    const refusal = fatfsRefusal(boot, this.devBlock);
+    if (refusal)
+      this.add({
+        kind: "bad-boot-sector",
+        message: `FatFs would not mount this volume: boot sector offset ${refusal.offset}: ${refusal.why}`,
+        offset: refusal.offset,
+      });
+    const dirty = dirtyFlagOffset(L);
+    if (boot[dirty] & 1)
+      this.add({
+        kind: "dirty-volume",
+        message: `the dirty flag (bit 0 of boot sector byte ${dirty}) is set: the volume was not cleanly unmounted`,
+        offset: dirty,
+      });
+    if (L.fatType !== 32) return;
+    const bk = readU16(boot, 50);
+    if (bk === 0) {
+      if (L.reservedSectors >= 3)
+        this.add({
+          kind: "bad-boot-sector",
+          message: "boot sector offset 50 (BPB_BkBootSec) is 0: the FAT32 volume has no backup boot sector",
+          offset: 50,
+          expected: "6",
+          found: "0",
+        });
+      return;
+    }
+    const off = bk * L.bytesPerSector;
+    const copy = this.read(off, 512).data;
+    let i = 0;
+    while (i < 512 && copy[i] === boot[i]) i++;
+    if (i < 512)
+      this.warnings.push({
+        kind: "backup-boot-differs",
+        message: `the backup boot sector (sector ${bk}) differs from the boot sector at byte ${i}: 0x${copy[i].toString(16)} vs 0x${boot[i].toString(16)}`,
+        offset: off + i,
+        expected: `0x${boot[i].toString(16)}`,
+        found: `0x${copy[i].toString(16)}`,
+      });
+  }
+
+  /** Reserved entries 0 (media marker, every copy) and 1 (clean-shutdown bit, FAT #1). */
+  private checkFatHeaders(fatStart: number, fatBytes: number, entry1: number): void {
+    const L = this.L;
+    for (let k = 0; k < L.numFats; k++) {
+      const off = fatStart + k * fatBytes;
+      const head = this.read(off, 4).data;
+      const why = badFatId(fatEntry(head, L.fatType, 0), L.fatType);
+      if (why)
+        this.add({ kind: "bad-fat-header", message: `FAT #${k + 1} at byte ${off}: ${why}`, offset: off });
+    }
+    if (fatDirtyBitClear(entry1, L.fatType))
+      this.add({
+        kind: "dirty-volume",
+        message: `FAT entry 1 is 0x${entry1.toString(16)}: its clean-shutdown bit is clear (the volume was not cleanly unmounted)`,
+        offset: fatStart + L.fatType / 8,
+      });
+  }
+
+  /** The boot sector's label against the root directory's label entry (dosfstools 4.2's rules). */
+  private checkLabels(boot: Uint8Array, rootLabel: { bytes: Uint8Array; offset: number } | null): void {
+    const L = this.L;
+    const sigOff = L.fatType === 32 ? 66 : 38;
+    const labOff = L.fatType === 32 ? 71 : 43;
+    const show = (b: Uint8Array): string => String.fromCharCode(...b).replace(/ +$/, "");
+    if (rootLabel) {
+      const bad = badLabelChar(rootLabel.bytes);
+      if (bad !== null) {
+        this.add({
+          kind: "bad-volume-label",
+          message: `the root directory's volume label '${show(rootLabel.bytes)}' at byte ${rootLabel.offset} has the invalid byte 0x${rootLabel.bytes[bad].toString(16)} at position ${bad}`,
+          offset: rootLabel.offset + bad,
+        });
+        return;
+      }
+    }
+    if (boot[sigOff] !== 0x29) {
+      this.add({
+        kind: "bad-volume-label",
+        message: `boot sector offset ${sigOff} (BS_BootSig) is 0x${boot[sigOff].toString(16)}, not 0x29: the boot sector holds no valid volume label`,
+        offset: sigOff,
+        expected: "0x29",
+        found: `0x${boot[sigOff].toString(16)}`,
+      });
+      return;
+    }
+    const label = boot.subarray(labOff, labOff + 11);
+    const bad = badLabelChar(label);
+    if (bad !== null)
+      this.add({
+        kind: "bad-volume-label",
+        message: `the boot sector's volume label '${show(label)}' has the invalid byte 0x${label[bad].toString(16)} at offset ${labOff + bad}`,
+        offset: labOff + bad,
+      });
+    else if (rootLabel && !label.every((c, i) => c === rootLabel.bytes[i]))
+      this.add({
+        kind: "bad-volume-label",
+        message: `the boot sector's volume label '${show(label)}' (offset ${labOff}) differs from the root directory's '${show(rootLabel.bytes)}' (byte ${rootLabel.offset})`,
+        offset: labOff,
+        expected: show(rootLabel.bytes),
+        found: show(label),
+      });
+    else if (!rootLabel && show(label) !== "NO NAME")
+      this.add({
+        kind: "bad-volume-label",
+        message: `the boot sector's volume label is '${show(label)}' (offset ${labOff}) but the root directory has no label entry`,
+        offset: labOff,
+        expected: "NO NAME",
+        found: show(label),
+      });
   }
 
   /** FAT32 FSInfo (fatgen103 "FAT32 FSInfo Sector Structure"). 0xFFFFFFFF means "unknown". */
   private checkFsInfo(freeClusters: number): void {
     const L = this.L;
-    if (L.fsInfoSector === 0 || L.fsInfoSector === 0xffff || L.fsInfoSector >= L.reservedSectors) return;
+    // fsck.fat reads whatever sector BPB_FSInfo names (0 = none).
+    if (L.fsInfoSector === 0) return;
     const off = L.fsInfoSector * L.bytesPerSector;
     const s = this.read(off, 512).data;
     const sigs: [number, number, string][] = [
