@@ -73,6 +73,9 @@ export interface TraceComparison {
   diff: TraceDiff;
 }
 
+/** `agree` / `differ`: the two runs compared; `lost` (night): the board stopped answering. */
+export type CompareVerdict = "agree" | "differ" | "lost";
+
 /** One cut of `--cut-at N` / `--cuts K`: the board's state after it against the simulator's. */
 export interface CutComparison {
   /** Board write index the cut was placed at, and the sim write index it maps to (by role, position). */
@@ -92,7 +95,7 @@ export interface CompareResult {
   port: string;
   firmware: string;
   pipeline: string;
-  verdict: "agree" | "differ" | "lost";
+  verdict: CompareVerdict;
   /** Whether trace differences count for the verdict (`--strict-trace`). */
   strictTrace: boolean;
   /** Every difference, worst first (severity, then area, then position). */

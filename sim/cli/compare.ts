@@ -26,6 +26,7 @@ export const BOARD_FLAGS = {
   "power-cycle": { type: "string" },
   "allow-format": { type: "boolean" },
   "strict-trace": { type: "boolean" },
+  "step-timeout": { type: "string" },
   seed: { type: "string" },
   scenarios: { type: "string" },
 } as const;
@@ -35,6 +36,7 @@ export const BOARD_USAGE = `  --port PATH         the board's serial port (requi
   --power-cycle CMD   shell command that cycles the board's power (e.g. uhubctl ..., kill -USR1 PID)
   --allow-format      the run overwrites the card's first sectors (a dedicated test card)
   --strict-trace      trace differences (write order) make the verdict 'differ' too
+  --step-timeout MS   a step with no byte from the board for MS ms has failed (default 30000)
   --seed N            override the scenario's seed
   --scenarios DIR     scenario directory (default <repo>/scenarios)
 `;
@@ -54,6 +56,7 @@ export interface BoardFlags {
   baud?: string | undefined;
   "power-cycle"?: string | undefined;
   "allow-format"?: boolean | undefined;
+  "step-timeout"?: string | undefined;
 }
 
 /** The board target for the flags (sim/board-target.ts), warnings to stderr. */
@@ -64,11 +67,13 @@ export async function boardFactory(
   if (flags.port === undefined) throw new UsageError("--port PATH is required (the board's serial port)");
   const { boardTargetRegistration } = await import("../board-target.ts");
   const baud = intFlag("baud", flags.baud, 1);
+  const stepTimeoutMs = intFlag("step-timeout", flags["step-timeout"], 100);
   const registration = boardTargetRegistration({
     port: flags.port,
     ...(baud !== undefined && { baud }),
     ...(flags["power-cycle"] !== undefined && { powerCycle: flags["power-cycle"] }),
     allowFormat: flags["allow-format"] ?? false,
+    ...(stepTimeoutMs !== undefined && { stepTimeoutMs }),
     onWarning: (line) => env.stderr(`cardsim: ${line}\n`),
   });
   return { port: flags.port, create: registration.create };

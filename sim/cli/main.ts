@@ -9,7 +9,7 @@ commands:
   merge FILE...             merge sharded sweep results
   sweep --from-trace F --base IMG  every crash state of a recorded write order, offline
   compare NAME --port P     the scenario on the simulator and on a board, compared
-  compare NAME --port P     the scenario on the simulator and on a board, compared
+  night --port P            the catalogue compared on the simulator and a board; resumable
   report RESULT.json        a saved result as a self-contained HTML report
   shrink NAME --replay ID   the smallest scenario that still shows a crash state (--class silent)
   image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
@@ -54,9 +54,9 @@ async function main(argv: string[]): Promise<number> {
       const { reportMain } = await import("./report.ts");
       return reportMain(rest);
     }
-    case "compare": {
-      const { compareMain } = await import("./compare.ts");
-      return compareMain(rest);
+    case "night": {
+      const { nightMain } = await import("./night.ts");
+      return nightMain(rest);
     }
     case "compare": {
       const { compareMain } = await import("./compare.ts");
