@@ -389,6 +389,11 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         `--${boardOnly[0]} is for the serial board: it needs --target board (this run is on '${values.target ?? "sim"}')`,
       );
     const targetName = values.target ?? "sim";
+    if (targetName === "board" && (values["record-data"] || values["trace-data"]))
+      throw new UsageError(
+        "--record-data: the board agent does not keep written bytes yet (its trace carries CRCs only); " +
+          "record it with --target sim (the same inputs and, on the virtual board, the same writes)",
+      );
     let registration = getTarget(targetName);
     if (targetName === "board" && values.port !== undefined)
       registration = await boardRegistration(env, values.port, {

@@ -224,6 +224,22 @@ describe("bad input: exit 2, naming where and what was expected", () => {
     expect((await sweep("--from-trace", "run.trace", "--save-card", "x.img")).code).toBe(2);
   });
 
+  it("--record-data on a board: refused before the port is opened (the agent keeps CRCs only)", async () => {
+    const r = await scenario(
+      "clean-run",
+      "--target",
+      "board",
+      "--port",
+      "/dev/ttyNOPE0",
+      "--trace",
+      "b.trace",
+      "--record-data",
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--record-data: the board agent does not keep written bytes yet");
+    expect(r.err).not.toContain("ttyNOPE0");
+  });
+
   it("never writes the trace or the base image", () => {
     expect(sha256(join(dir, "base.img"))).toBe(baseHash);
     expect(sha256(join(dir, "run.trace"))).toBe(traceHash);
