@@ -211,6 +211,9 @@ export const CARD_PRESET_FORMATS = {
   "test-64m": "micropython",
   // A 32 GB SDHC card ships FAT32 from the SD Association's formatter; VfsFat.mkfs cannot format it.
   "sdhc-32g": "mkfs-fat32",
+  // SDXC cards (over 32 GB) ship exFAT; the camera cannot format exFAT at all (FM_FAT|FM_SFD).
+  "sdxc-64g": "sdxc-exfat",
+  "sdxc-128g": "sdxc-exfat",
 } as const;
 const CARD_PRESETS = Object.keys(CARD_PRESET_FORMATS) as [keyof typeof CARD_PRESET_FORMATS];
 
@@ -221,7 +224,7 @@ const cardSchema = z
   .strictObject({
     preset: z.enum(CARD_PRESETS).default("test-64m"),
     sizeMiB: z.int().min(1).max(MAX_CARD_MIB).optional(),
-    format: z.enum(["micropython", "mkfs-fat32", "none"]).optional(),
+    format: z.enum(["micropython", "mkfs-fat32", "sdxc-exfat", "none"]).optional(),
   })
   .transform((c) => ({ ...c, format: c.format ?? CARD_PRESET_FORMATS[c.preset] }));
 

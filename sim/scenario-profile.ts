@@ -2,7 +2,13 @@
  * How a scenario reaches its device profile and its card: the registered profile, the context the
  * profile reads, the card geometry, the fault plan as the device experiences it, the FAT driver.
  */
-import { generic32gSdhcConfig, tiny64mTestConfig, type SdCardConfig } from "../src/card/index.ts";
+import {
+  generic128gSdxcConfig,
+  generic32gSdhcConfig,
+  generic64gSdxcConfig,
+  tiny64mTestConfig,
+  type SdCardConfig,
+} from "../src/card/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import { parseFaultPlan, type FaultPlan } from "../src/faults/index.ts";
 import { loadFatDriver, type FatDriverKind } from "../src/fat/drivers.ts";
@@ -14,6 +20,8 @@ import type { Scenario } from "./scenario-schema.ts";
 export const CARD_PRESETS: Readonly<Record<string, SdCardConfig>> = {
   "test-64m": tiny64mTestConfig,
   "sdhc-32g": generic32gSdhcConfig,
+  "sdxc-64g": generic64gSdxcConfig,
+  "sdxc-128g": generic128gSdxcConfig,
 };
 
 const sharedDrivers = new Map<FatDriverKind, Promise<FatDriver>>();

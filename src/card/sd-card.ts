@@ -76,6 +76,24 @@ export const generic32gSdhcConfig: SdCardConfig = {
   timing: genericTiming,
 };
 
+/**
+ * A generic 64 GB SDXC card: exFAT from the factory (see src/fat/exfat-mkfs.ts), 16 MiB allocation units
+ * (the SD Association's boundary unit for 32..128 GB), otherwise as the 32 GB card.
+ */
+export const generic64gSdxcConfig: SdCardConfig = {
+  ...generic32gSdhcConfig,
+  name: "generic 64 GB SDXC",
+  capacitySectors: 124_735_488, // 63,864,569,856 bytes, a typical "64 GB" card
+  allocationUnitBytes: 16 * 1024 * 1024,
+};
+
+/** A generic 128 GB SDXC card, as the 64 GB one with twice the sectors. */
+export const generic128gSdxcConfig: SdCardConfig = {
+  ...generic64gSdxcConfig,
+  name: "generic 128 GB SDXC",
+  capacitySectors: 249_737_216, // 127,865,454,592 bytes
+};
+
 /** A tiny 64 MiB card for tests and sweeps: same geometry as the 32 GB card, no cache. */
 export const tiny64mTestConfig: SdCardConfig = {
   name: "tiny 64 MiB test card",

@@ -13,6 +13,21 @@ import { parseBootSector, readU16, readU32 } from "./fat-layout.ts";
 /** MBR partition types that hold a FAT volume. */
 export const FAT_PARTITION_TYPES: ReadonlySet<number> = new Set([0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e]);
 
+/** MBR type 0x07 (exFAT or NTFS): taken as the volume when its first sector is an exFAT boot sector. */
+export const EXFAT_PARTITION_TYPE = 0x07;
+
+/** True when sector `lba` of `device` starts "\xEB\x76\x90EXFAT   " (exFAT spec §3.1.1-§3.1.2). */
+function isExfatAt(device: BlockDevice, lba: number, ss: number): boolean {
+  const s = new Uint8Array(ss);
+  if (device.readblocks(lba, s) !== 0) return false;
+  return (
+    s[0] === 0xeb &&
+    s[1] === 0x76 &&
+    s[2] === 0x90 &&
+    String.fromCharCode(...s.subarray(3, 11)) === "EXFAT   "
+  );
+}
+
 /** One MBR partition entry (byte 446 + 16 × index). */
 export interface MbrPartition {
   /** 1-based partition number, as in /dev/sdX1. */
@@ -92,10 +107,14 @@ export function locateFatVolume(
   const table = parseMbr(sector0);
   if (partitionNumber === undefined) {
     if (table === null || table.length === 0) return { device, partition: null };
-    const first = table.find((p) => FAT_PARTITION_TYPES.has(p.type));
+    const first = table.find(
+      (p) =>
+        FAT_PARTITION_TYPES.has(p.type) ||
+        (p.type === EXFAT_PARTITION_TYPE && isExfatAt(device, p.startSector, ss)),
+    );
     if (!first) {
       throw new PartitionError(
-        `${name}: MBR at sector 0 has no FAT partition (types found: ${table.map((p) => `0x${p.type.toString(16)}`).join(", ")}; expected 0x01, 0x04, 0x06, 0x0B, 0x0C or 0x0E)`,
+        `${name}: MBR at sector 0 has no FAT partition (types found: ${table.map((p) => `0x${p.type.toString(16)}`).join(", ")}; expected 0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E or an exFAT 0x07)`,
       );
     }
     return { device: windowOn(device, first, total, name), partition: first };

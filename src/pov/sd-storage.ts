@@ -167,9 +167,9 @@ export class SDStorageManager {
   }
 
   /**
-   * `SD.begin(BUILTIN_SDCARD)`: mounts the card's FAT volume. An exFAT card is refused with
-   * "exFAT not supported yet" (the FAT engine has no exFAT). The hardened variant then finishes or
-   * discards interrupted saves (`*.pov.tmp`).
+   * `SD.begin(BUILTIN_SDCARD)`: mounts the card's FAT or exFAT volume (SdFat's SdFs reads both). On
+   * an engine built without exFAT (js-fatfs) an exFAT card is refused with "exFAT not supported by
+   * <engine>". The hardened variant then finishes or discards interrupted saves (`*.pov.tmp`).
    */
   begin(): boolean {
     this.dropVolume();
@@ -178,15 +178,15 @@ export class SDStorageManager {
       return false;
     }
     const fs = detectFilesystem(this.deps.card);
-    if (fs === "exfat") {
-      this.deps.log("SD: exFAT not supported yet (the simulator's FAT engine reads FAT12/16/32 only)");
-      this.set(SDError.SD_ERROR_NOT_INITIALIZED);
-      return false;
-    }
     try {
       mountFatVolume(this.deps.vfs, this.deps.card, this.deps.fat, this.deps.mountPoint);
     } catch (e) {
       if (!isOSError(e)) throw e;
+      if (fs === "exfat") {
+        this.deps.log(`SD: exFAT not supported by ${this.deps.fat.name} (use engine ts-fatfs)`);
+        this.set(SDError.SD_ERROR_NOT_INITIALIZED);
+        return false;
+      }
       const code = isOSError(e, MP_ERRNO.ENODEV)
         ? SDError.SD_ERROR_NOT_INITIALIZED
         : SDError.SD_ERROR_CARD_NOT_PRESENT;

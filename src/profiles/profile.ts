@@ -56,8 +56,11 @@ export interface ProfileContext {
   readonly scenarioFile?: string;
 }
 
-/** How the card is prepared before the run (scenario `card.format`). */
-export type CardFormat = "micropython" | "mkfs-fat32" | "none";
+/**
+ * How the card is prepared before the run (scenario `card.format`); `sdxc-exfat` is the exFAT an SDXC
+ * card ships with (formatExfat, the SD Association's layout).
+ */
+export type CardFormat = "micropython" | "mkfs-fat32" | "sdxc-exfat" | "none";
 
 /**
  * A running (or halted) simulated device: what the common storage steps and the device's own steps

@@ -57,7 +57,7 @@ faults:
     expect(r.steps[1].timeMicros).toBeLessThan(3_000_000);
   });
 
-  it("an exFAT card: begin() fails with 'exFAT not supported yet', every call is NOT_INITIALIZED", async () => {
+  it("an exFAT card on js-fatfs (built without exFAT): begin() fails, every call is NOT_INITIALIZED", async () => {
     const r = await run(
       HEAD.replace(" DEVICE", ", cardFilesystem: exfat") +
         `steps:
@@ -65,11 +65,28 @@ faults:
   - list_images
 `,
     );
-    expect(r.log).toContain(
-      "SD: exFAT not supported yet (the simulator's FAT engine reads FAT12/16/32 only)",
+    expect(r.log.some((l) => /^SD: exFAT not supported by js-fatfs .*\(use engine ts-fatfs\)$/.test(l))).toBe(
+      true,
     );
     expect(r.log).toContain("SD card initialization failed!");
     expect(r.steps[1].error?.message).toBe("SD_ERROR_NOT_INITIALIZED: SD card not initialized");
+  });
+
+  it("an exFAT card on our engine: save, list and load work, the card is clean for fsck", async () => {
+    const r = await run(
+      HEAD.replace(" DEVICE", ", cardFilesystem: exfat").replace("card: {", "engine: ts-fatfs\ncard: {") +
+        `steps:
+  - boot
+  - save_image: { name: heart.pov, pixels: gradient }
+  - list_images
+  - load_image: { name: heart.pov }
+  - fsck
+`,
+    );
+    expect(r.steps.map((s) => s.error ?? null)).toEqual([null, null, null, null, null]);
+    expect(r.log.find((l) => l.startsWith("SD: card mounted"))).toMatch(/ts-fatfs/);
+    expect(r.files["/sd/poi_images/heart.pov"]).toBe("intact");
+    expect(r.fsck).toEqual([]);
   });
 
   it("the device block names its allowed values", () => {

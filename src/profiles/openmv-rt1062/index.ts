@@ -6,9 +6,10 @@
  */
 import { z } from "zod";
 import type { BlockDevice } from "../../block/block-device.ts";
+import { formatExfat } from "../../fat/exfat-mkfs.ts";
 import { formatWith, microPythonMkfsWith, MkfsError } from "../../fat/mkfs.ts";
 import { InputError } from "../../input/index.ts";
-import type { FatDriver } from "../../fat/fat-engine.ts";
+import { FatError, type FatDriver } from "../../fat/fat-engine.ts";
 import { FIRMWARE_PROFILES, firmwareByVersion } from "../../openmv/firmware.ts";
 import { pipelineByName } from "../../pipeline/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
@@ -45,6 +46,7 @@ function provision(
   if (format === "none") return;
   try {
     if (format === "mkfs-fat32") formatWith(ctx.fat, media, { fatType: 32, fats: 2 });
+    else if (format === "sdxc-exfat") formatExfat(media, { volumeSerial: ctx.seed });
     else microPythonMkfsWith(ctx.fat, media);
   } catch (e) {
     if (!(e instanceof MkfsError)) throw e;
@@ -55,7 +57,7 @@ function provision(
       },
     ]);
   }
-  const engine = ctx.fat.mount(media);
+  const engine = mountProvisioned(media, format, ctx);
   try {
     const f = engine.open(`/${PROVISIONED_PUB.path}`, {
       read: false,
@@ -66,6 +68,21 @@ function provision(
     f.close();
   } finally {
     engine.unmount();
+  }
+}
+
+/** The freshly formatted card, mounted; an exFAT card on an engine without exFAT is the scenario's error. */
+function mountProvisioned(media: BlockDevice, format: CardFormat, ctx: ProfileContext & { fat: FatDriver }) {
+  try {
+    return ctx.fat.mount(media);
+  } catch (e) {
+    if (!(e instanceof FatError) || format !== "sdxc-exfat") throw e;
+    throw new InputError(ctx.scenarioFile, [
+      {
+        path: ["engine"],
+        message: `${ctx.fat.name} cannot mount the exFAT card (card.format sdxc-exfat): expected engine ts-fatfs or ts-fatfs-per-file (npm js-fatfs is built with FF_FS_EXFAT=0)`,
+      },
+    ]);
   }
 }
 

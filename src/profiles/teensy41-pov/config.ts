@@ -26,7 +26,7 @@ export const teensyDeviceSchema = z.strictObject({
     .min(3)
     .max(16 * 1024 * 1024)
     .default(DEFAULT_DISPLAY_BUFFER_BYTES),
-  /** The card's file system: `exfat` puts an exFAT boot sector on the card (SDXC cards ship so). */
+  /** The card's file system: `exfat` formats it as an SDXC card ships (src/fat/exfat-mkfs.ts). */
   cardFilesystem: z.enum(["fat", "exfat"]).default("fat"),
 });
 /** The parsed `device:` block. */

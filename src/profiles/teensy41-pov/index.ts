@@ -6,6 +6,7 @@
 import type { BlockDevice } from "../../block/block-device.ts";
 import type { FaultPlan } from "../../faults/fault-plan.ts";
 import type { FatDriver } from "../../fat/fat-engine.ts";
+import { formatExfat } from "../../fat/exfat-mkfs.ts";
 import { formatWith, microPythonMkfsWith } from "../../fat/mkfs.ts";
 import { renderPov, type PovVariant } from "../../pov/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
@@ -18,26 +19,16 @@ import { startVirtualTeensyPty } from "./virtual-teensy-pty.ts";
 /** SdFat's `BUSY_TIMEOUT_MICROS` (SdFat src/SdCard/SdioTeensy.cpp): the Teensy's DAT0 busy wait. */
 export const SDFAT_BUSY_TIMEOUT_MICROS = 1_000_000;
 
-/** An exFAT boot sector's signature only: enough for begin() to recognise the card. */
-function writeExfatSignature(media: BlockDevice): void {
-  const s = new Uint8Array(512);
-  s.set([0xeb, 0x76, 0x90], 0);
-  s.set(
-    [..."EXFAT   "].map((c) => c.charCodeAt(0)),
-    3,
-  );
-  s[510] = 0x55;
-  s[511] = 0xaa;
-  media.writeblocks(0, s);
-}
-
 function provision(
   media: BlockDevice,
   format: CardFormat,
   config: TeensyDeviceConfig,
   ctx: ProfileContext & { fat: FatDriver },
 ): void {
-  if (config.cardFilesystem === "exfat") return writeExfatSignature(media);
+  // An SDXC card as it ships (SD.format() would also choose exFAT above 32 GB): the SD Association's
+  // exFAT layout; `cardFilesystem: exfat` asks for the same on a smaller card.
+  if (format === "sdxc-exfat" || config.cardFilesystem === "exfat")
+    return void formatExfat(media, { volumeSerial: ctx.seed });
   // SD.format() (SdFat) gives a card ≤ 32 GB FAT32 with two FATs; `micropython` is FatFs's default.
   if (format === "mkfs-fat32") formatWith(ctx.fat, media, { fatType: 32, fats: 2 });
   else if (format === "micropython") microPythonMkfsWith(ctx.fat, media);
