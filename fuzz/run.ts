@@ -13,6 +13,7 @@ import { coverageTable, runCampaign } from "../src/fat/differential/campaign.ts"
 import { JS_FATFS_ORACLE, TsFatfsDriver } from "../src/fat/ts-fatfs/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import { agreementTable, describeOutcome, FsckAgreement } from "./fsck-agreement/campaign.ts";
+import { metastableMain } from "./metastable/campaign.ts";
 
 const args = process.argv.slice(2);
 const name = args.find((a) => !a.startsWith("--"));
@@ -22,6 +23,7 @@ const opt = (flag: string, dflt: number): number => {
 };
 
 const campaigns: Record<string, () => Promise<number>> = {
+  metastable: () => metastableMain(opt("--count", 10_000), opt("--seed", 1)),
   /** Damaged images of every FAT type: our fsck vs `fsck.fat -n`, and vs what FatFs can mount and read. */
   async fsck() {
     const perRegion = opt("--count", 2_000);
