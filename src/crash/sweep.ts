@@ -71,7 +71,7 @@ export async function checkStatesInline(
 /**
  * Runs a sweep over a recording: every selected crash state is materialised (never re-running the
  * workload), checked and classified. With `workers` > 1 the states are split over worker_threads (each
- * receives the log and checks every W-th state in cut order) and the parts merged.
+ * receives the log and checks a contiguous run of the states in cut order) and the parts merged.
  * An empty crash-point space throws CrashPointError saying why (src/faults); a shard that selects no
  * state returns a report with `counts.states` = 0.
  */

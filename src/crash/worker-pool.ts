@@ -2,7 +2,7 @@
  * worker_threads parallelism for crash sweeps. Each worker receives the recording (the base image in a
  * SharedArrayBuffer, so a 64 MiB card is not copied per worker; the overlay, the log and the file
  * histories by structured clone), checks that the log it got hashes to the recording's `logHash`,
- * and checks every W-th selected state in cut order (so its materialiser only moves forward).
+ * and checks a contiguous run of the selected states in cut order (its materialiser only moves forward).
  * Readers are loaded in the worker from {@link ReadersModuleRef} (functions cannot cross threads).
  */
 import { createRequire } from "node:module";
@@ -114,7 +114,13 @@ function builtModule(url: string): Record<string, unknown> | undefined {
 export async function loadReaders(ref: ReadersModuleRef | undefined): Promise<ReaderRule[]> {
   if (!ref) return [];
   const url = ref.url.startsWith("file:") ? ref.url : pathToFileURL(ref.url).href;
-  const mod = builtModule(url) ?? ((await import(url)) as Record<string, unknown>);
+  let mod = builtModule(url);
+  if (!mod) {
+    // A built worker meets a TypeScript readers module it does not bundle: compile just that, via tsx.
+    if (url.endsWith(".ts") && (globalThis as { cardsimBuiltModules?: unknown }).cardsimBuiltModules)
+      await registerTsx();
+    mod = (await import(url)) as Record<string, unknown>;
+  }
   const name = ref.exportName ?? "readers";
   const v = mod[name];
   if (v === undefined) throw new Error(`readersModule ${ref.url}: no export '${name}'`);
@@ -125,20 +131,17 @@ export async function loadReaders(ref: ReadersModuleRef | undefined): Promise<Re
 }
 
 /**
- * How a worker starts: from the prebuilt JavaScript when this code runs from the build (the bundle's
- * banner names it in `globalThis.cardsimBuiltWorker`), with no TypeScript to compile; else (tests,
+ * How a worker starts: from the prebuilt JavaScript when this code runs from the build (the CLI's
+ * entry names it in `globalThis.cardsimBuiltWorker`, or a bench that built it), with no TypeScript to
+ * compile (the profiles' readers are in the bundle; another readers module in TypeScript registers
+ * tsx in the worker on demand); else (tests,
  * development under tsx) register tsx's ESM hooks in the worker thread (Node 20 does not apply a
  * parent's `--import` hooks to workers) and load the TypeScript worker module.
  */
-function workerSource(readersUrl: string | undefined): { code: string | URL; eval: boolean } {
+function workerSource(): { code: string | URL; eval: boolean } {
   const built = (globalThis as { cardsimBuiltWorker?: string }).cardsimBuiltWorker;
-  // A built worker holds the profiles' readers; another TypeScript readers module still needs tsx.
-  if (built && (!readersUrl || !readersUrl.endsWith(".ts") || builtReaders(readersUrl)))
-    return { code: new URL(built), eval: false };
-  const require = createRequire(import.meta.url);
-  const api = pathToFileURL(
-    join(dirname(require.resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs"),
-  ).href;
+  if (built) return { code: new URL(built), eval: false };
+  const api = tsxApiUrl();
   const entry = new URL("./sweep-worker.ts", import.meta.url).href;
   return {
     code: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
@@ -146,11 +149,17 @@ function workerSource(readersUrl: string | undefined): { code: string | URL; eva
   };
 }
 
-/** Whether the built worker bundles the readers module at `url` (the profiles' own). */
-function builtReaders(url: string): boolean {
-  return url === PROFILE_READERS_SOURCE;
+/** tsx's ESM API module (its `register()` installs the TypeScript hooks in this thread). */
+function tsxApiUrl(): string {
+  const require = createRequire(import.meta.url);
+  return pathToFileURL(join(dirname(require.resolve("tsx/package.json")), "dist", "esm", "api", "index.mjs"))
+    .href;
 }
-const PROFILE_READERS_SOURCE = new URL("../profiles/profile-readers.ts", import.meta.url).href;
+
+async function registerTsx(): Promise<void> {
+  const api = (await import(tsxApiUrl())) as { register(): void };
+  api.register();
+}
 
 type WorkerReply = { ok: true; result: SweepResult } | { ok: false; error: string };
 
@@ -166,7 +175,7 @@ function startWorker(source: { code: string | URL; eval: boolean }): Worker {
 }
 
 function runWorker(task: WorkerTask): Promise<SweepResult> {
-  const source = workerSource(task.readersModule?.url);
+  const source = workerSource();
   const key = String(source.code);
   const pool = idle.get(key) ?? [];
   idle.set(key, pool);
@@ -216,7 +225,7 @@ export async function closeIdleWorkers(): Promise<void> {
   await Promise.all(all.map((w) => w.terminate()));
 }
 
-/** Splits `ordinals` over `workers` threads (round robin, so each stays in cut order) and runs them. */
+/** Splits `ordinals` over `workers` threads (contiguous runs, each in cut order) and runs them. */
 export async function runInWorkers(
   rec: Recording,
   options: CrashSweepOptions,
@@ -234,7 +243,12 @@ export async function runInWorkers(
     tasks.push({
       recording,
       spec: options.spec,
-      ordinals: ordinals.filter((_, i) => i % workers === w),
+      // A contiguous run of states each: consecutive states differ least, so the incremental checker
+      // reuses the most (a round robin doubled the change between a worker's states).
+      ordinals: ordinals.slice(
+        Math.floor((w * ordinals.length) / workers),
+        Math.floor(((w + 1) * ordinals.length) / workers),
+      ),
       spaceStates,
       ...(options.readersModule && { readersModule: options.readersModule }),
       invariants,

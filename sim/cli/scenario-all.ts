@@ -1,0 +1,48 @@
+/**
+ * `cardsim scenario --all`: the whole catalogue in one process (one start-up, one FAT engine load,
+ * the sweep workers kept between sweeps), each scenario exactly as `cardsim scenario NAME` runs it,
+ * then one summary line. Exit code: the worst of the runs (0 all pass, 1 a mismatch, 2 bad input).
+ */
+import { listScenarioNames } from "../scenario-files.ts";
+
+/** Flags that mean the same for every scenario of the catalogue (the others name one run's outputs). */
+const ALLOWED = new Set(["--scenarios", "--golden", "--workers", "--update-golden", "--sample"]);
+const WITH_VALUE = new Set(["--scenarios", "--golden", "--workers", "--sample"]);
+
+/** Runs every scenario of `dir` through `runOne` (the single-scenario command); returns the exit code. */
+export async function runCatalogue(
+  args: readonly string[],
+  dir: string,
+  runOne: (args: string[]) => Promise<number>,
+  out: { stdout(s: string): void },
+  usageError: (message: string) => Error,
+): Promise<number> {
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--all") continue;
+    const flag = a.split("=")[0];
+    if (!flag.startsWith("--"))
+      throw usageError(`--all runs the whole catalogue: drop the scenario name '${a}'`);
+    if (!ALLOWED.has(flag))
+      throw usageError(`${flag} cannot be used with --all; allowed: ${[...ALLOWED].join(", ")}`);
+    rest.push(a);
+    if (WITH_VALUE.has(flag) && !a.includes("=") && i + 1 < args.length) rest.push(args[++i]);
+  }
+  const names = listScenarioNames(dir);
+  if (names.length === 0) throw usageError(`no scenarios in ${dir}`);
+  const failed: string[] = [];
+  let worst = 0;
+  for (const name of names) {
+    out.stdout(`\n=== ${name}\n`);
+    const code = await runOne([name, ...rest]);
+    if (code !== 0) failed.push(`${name} (exit ${code})`);
+    worst = Math.max(worst, code);
+  }
+  out.stdout(
+    `\ncatalogue: ${names.length} scenarios, ${names.length - failed.length} passed` +
+      (failed.length ? `, ${failed.length} failed: ${failed.join(", ")}` : "") +
+      "\n",
+  );
+  return worst;
+}
