@@ -52,6 +52,7 @@ import {
   type FatEntryInfo,
 } from "../../src/fat/fat-engine.ts";
 import { describeBootProblem, parseBootSector } from "../../src/fat/fat-layout.ts";
+import { exfatVolumeOf } from "../../src/fat/exfat-fsck.ts";
 import { fsck } from "../../src/fat/fsck.ts";
 import { formatWith, MkfsError } from "../../src/fat/mkfs.ts";
 import { buildMbr, locateFatVolume, PartitionError } from "../../src/fat/partition.ts";
@@ -298,6 +299,7 @@ function mountVolume(
   base: BlockDevice,
   partition: number | undefined,
   readOnly: boolean,
+  exfatRt: FatDriver,
 ): Volume {
   let located;
   try {
@@ -308,7 +310,9 @@ function mountVolume(
   }
   const label = located.partition ? ` (partition ${located.partition.number})` : "";
   try {
-    return { engine: rt.mount(located.device, { readOnly }), device: located.device };
+    // exFAT (an SDXC card's dump): our engine; js-fatfs is built without exFAT.
+    const driver = exfatVolumeOf(located.device) ? exfatRt : rt;
+    return { engine: driver.mount(located.device, { readOnly }), device: located.device };
   } catch (e) {
     if (e instanceof FatError) throw new UsageError(noFilesystemMessage(img, located.device, label));
     throw e;
@@ -406,7 +410,8 @@ async function withVolume<T>(
   let result: T;
   try {
     const rt = await loadFatDriver(clockFor(p));
-    const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable);
+    const exfatRt = await loadFatDriver(rt.clock, "ts-fatfs");
+    const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable, exfatRt);
     try {
       result = await body(vol);
     } finally {
@@ -575,6 +580,10 @@ async function cmdFsck(p: Parsed, io: ImageCliIo): Promise<number> {
       const lines = result.findings.map((f) => `${f.kind}: ${f.message}`);
       if (result.omittedFindings > 0) lines.push(`... and ${result.omittedFindings} more findings`);
       const s = result.summary;
+      if (!s && result.usable)
+        lines.push(
+          `${img}: exFAT; ${result.clean ? "clean" : `${result.findings.length + result.omittedFindings} finding(s)`}`,
+        );
       if (s)
         lines.push(
           `${img}: FAT${s.fatType}, ${s.files} files, ${s.directories} directories, ${s.usedClusters}/${s.clusterCount} clusters used, ${s.lostClusters} lost; ${result.clean ? "clean" : `${result.findings.length + result.omittedFindings} finding(s)`}`,
