@@ -453,9 +453,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(registration.sweep ? { sweepRunner: registration.sweep } : {}),
       ...(registration.oracle ? { oracle: registration.oracle } : {}),
       ...(workers !== undefined ? { workers } : {}),
-      ...(values["save-card"] !== undefined || (reporting && values.replay !== undefined)
-        ? { onCardImage: (img: Uint8Array) => void (card = img) }
-        : {}),
+      ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
       ...(reporting ? { onSweepState: reporting.onSweepState } : {}),
       ...(values.trace !== undefined ? { onTrace: (t: RunTrace) => void (trace = t) } : {}),
       ...(values["save-base"] !== undefined ? { onBaseImage: (img: Uint8Array) => void (base = img) } : {}),
@@ -509,7 +507,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     if (values["save-base"] !== undefined && base) writeOutput(env, values["save-base"], base);
     let emitted = result;
     if (reporting && values.report !== undefined) {
-      const reportData = await reporting.finish(scenario, result, card);
+      const reportData = await reporting.finish(scenario, result);
       emitted = { ...result, reportData } as ScenarioResult;
       writeOutput(env, values.report, renderRunReport(result, reportData));
     }

@@ -4,8 +4,8 @@
  * cut interrupted and its torn prefix, and what each file meant to hold; the state's card (the
  * runner's card image) shows what the unsynced policy and collateral damage did on top.
  */
-import { blockCountOf, blockSizeOf, RamBlockDevice } from "../../src/block/index.ts";
-import { parseStateReplayId } from "../../src/crash/index.ts";
+import { blockCountOf, blockSizeOf } from "../../src/block/index.ts";
+import { parseStateReplayId, rebuildState } from "../../src/crash/index.ts";
 import type { ScenarioResult } from "../runner.ts";
 import type { Scenario } from "../scenario-schema.ts";
 import { recordScenario } from "../sweep-runner.ts";
@@ -20,18 +20,17 @@ import {
 } from "./card-evidence.ts";
 import { REPORT_DATA_FORMAT, type CutCapture, type ReportData, type WriteRange } from "./report-data.ts";
 
-/** `image`: the crash state's card (from the runner's `onCardImage`). */
-export async function replayReportData(
-  scenario: Scenario,
-  result: ScenarioResult,
-  image: Uint8Array,
-): Promise<ReportData> {
+/** Largest collateral-damage scope the fault model has (src/faults: an allocation unit, 4 MiB by default). */
+const AU_BYTES = 4 * 1024 * 1024;
+
+/** The report section of `result`, a `--replay` of a state of `scenario` (rebuilt here, copy-on-write). */
+export async function replayReportData(scenario: Scenario, result: ScenarioResult): Promise<ReportData> {
   const notes: string[] = [];
   const replayId = result.replay?.replayId ?? "";
   const { point } = parseStateReplayId(replayId);
   const rec = await recordScenario(scenario, result.seed);
   const sectorSize = blockSizeOf(rec.base);
-  const card = RamBlockDevice.fromImage(image, sectorSize);
+  const card = rebuildState(rec, replayId).device;
   const writes = rec.log.writes();
   const n = point.completedWrites;
   const inFlight = writes[n];
@@ -46,15 +45,25 @@ export async function replayReportData(
     op === inFlight ? torn : op.count,
   );
   const changed = differingSectors(card, expected);
-  // Sectors no write touched: collateral damage shows as a change from the card before the run.
+  // Sectors no write touched: collateral damage shows as a change from the card before the run. Only
+  // the allocation units the writes touched are compared (a card's AU bounds collateral damage; a
+  // 64 GiB card has 134 M sectors).
+  const perAu = Math.max(1, Math.floor(AU_BYTES / sectorSize));
+  const aus = new Set(
+    writes
+      .slice(0, n + 1)
+      .flatMap((w) => [Math.floor(w.lba / perAu), Math.floor((w.lba + w.count - 1) / perAu)]),
+  );
   const want = new Uint8Array(sectorSize);
   const got = new Uint8Array(sectorSize);
-  for (let lba = 0, blocks = blockCountOf(card); lba < blocks; lba++) {
-    if (expected.has(lba)) continue;
-    rec.base.readblocks(lba, want);
-    card.readblocks(lba, got);
-    if (Buffer.compare(want, got) !== 0) changed.push(lba);
-  }
+  const blocks = blockCountOf(card);
+  for (const au of [...aus].sort((a, b) => a - b))
+    for (let lba = au * perAu; lba < Math.min(blocks, (au + 1) * perAu); lba++) {
+      if (expected.has(lba)) continue;
+      rec.base.readblocks(lba, want);
+      card.readblocks(lba, got);
+      if (Buffer.compare(want, got) !== 0) changed.push(lba);
+    }
   const damaged = rangesOf(changed);
   const before = writes.slice(0, n).map((w): WriteRange => [w.lba, w.count]);
   const last = Math.max(0, ...writes.map((w) => w.lba + w.count - 1), ...damaged.map(([s, c]) => s + c - 1));

@@ -28,12 +28,11 @@ export class ReportSession {
     cell.byClass[s.class] ??= s.replayId;
   };
 
-  /** The report section; `replayImage` is the replayed state's card (needed for a replay). */
-  async finish(scenario: Scenario, result: ScenarioResult, replayImage?: Uint8Array): Promise<ReportData> {
-    const data =
-      result.replay && replayImage
-        ? await replayReportData(scenario, result, replayImage)
-        : await this.run.build(scenario, result);
+  /** The report section of `result` (a run, a sweep or a replay made through {@link wrap}). */
+  async finish(scenario: Scenario, result: ScenarioResult): Promise<ReportData> {
+    const data = result.replay
+      ? await replayReportData(scenario, result)
+      : await this.run.build(scenario, result);
     if (result.sweep) data.cells = [...this.cells.values()];
     return data;
   }
