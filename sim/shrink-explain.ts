@@ -39,7 +39,7 @@ export function explainReproduction(r: Reproduction): string {
     const span = w.count > 1 ? `LBA ${w.lba}–${w.lba + w.count - 1}` : `LBA ${w.lba}`;
     return `write ${i} (${span}: ${roles.roleOf(w.lba)})`;
   };
-  const { report } = new CrashStateMaterialiser(rec.base, rec.log).materialiseDetailed(r.point);
+  const { report, unstable } = new CrashStateMaterialiser(rec.base, rec.log).materialiseDetailed(r.point);
   const parts: string[] = [];
   if (c < rec.writeCount) {
     const k = stepOfWrite(r.stepWrites, c);
@@ -69,6 +69,17 @@ export function explainReproduction(r: Reproduction): string {
     const more = notKept.length > NAMED_WRITES ? `; ${notKept.length - NAMED_WRITES} more` : "";
     parts.push(
       `Of the ${epoch} write(s) since the last sync (ioctl 3), policy ${r.point.unsynced.policy} keeps ${epoch - notKept.length}: ${named}${more}.`,
+    );
+  }
+  if (r.point.metastable && unstable?.size) {
+    const lbas = [...unstable.keys()].sort((a, b) => a - b);
+    parts.push(
+      `Its interrupted cells are metastable: ${lbas
+        .slice(0, NAMED_WRITES)
+        .map((l) => `LBA ${l} (${roles.roleOf(l)})`)
+        .join(
+          ", ",
+        )}${lbas.length > NAMED_WRITES ? ` and ${lbas.length - NAMED_WRITES} more` : ""} read old or new at random on every read.`,
     );
   }
   if (r.file)

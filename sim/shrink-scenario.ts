@@ -122,6 +122,7 @@ export function minimalScenarioText(o: {
       torn: [tornVariantOf(p.torn, o.replayId)],
       policies: [p.unsynced.policy],
       seeds: [p.seed],
+      ...(p.metastable && { metastable: { ...p.metastable } }),
     },
     expect: { sweep: { [goal.class]: 1 } },
   };

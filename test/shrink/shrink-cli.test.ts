@@ -154,6 +154,31 @@ describe("cardsim shrink", () => {
     await checkReproduces("teensy-a", j, (p) => p.replace("/sd", ""), "mtools");
   }, 180_000);
 
+  it("shrinks an unstable state of a metastable sweep, keeping the metastable block", async () => {
+    const r = await shrink([
+      "pipeline-as-reported-metastable-sweep",
+      "--class",
+      "unstable",
+      "--budget",
+      "300",
+      "--json",
+      "--out",
+      "meta-min.yaml",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as ShrinkJson;
+    expect(j.goal.class).toBe("unstable");
+    expect(j.explanation).toContain("Its interrupted cells are metastable: LBA");
+    expect(parseYaml(readFileSync(join(dir, "meta-min.yaml"), "utf8"))).toMatchObject({
+      sweep: { metastable: { granularityBytes: 512, newProbability: 0.5 } },
+      expect: { sweep: { unstable: 1 } },
+    });
+    const run = await scenario([join(dir, "meta-min.yaml"), "--json"]);
+    expect(run.code, run.err).toBe(0);
+    const sweep = (JSON.parse(run.out) as ScenarioResult).sweep!;
+    expect([sweep.states, sweep.unstable]).toEqual([1, 1]);
+  }, 120_000);
+
   it("stops at its budget with the best reproducer so far", async () => {
     const r = await shrink([
       "teensy-sweep-as-designed",
@@ -176,7 +201,7 @@ describe("cardsim shrink", () => {
     const bad = await shrink(["teensy-sweep-as-designed", "--class", "bogus"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain(
-      "--class: got 'bogus'; expected one of previous, detected, silent, unmountable",
+      "--class: got 'bogus'; expected one of previous, detected, silent, unstable, unmountable",
     );
     const other = await shrink([
       "teensy-sweep-as-designed",
