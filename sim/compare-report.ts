@@ -41,6 +41,10 @@ export function formatCompare(r: CompareResult): string {
           `board ${f.board ? `lba ${f.board.lba}+${f.board.count}${f.board.role ? ` (${f.board.role})` : ""}` : "none"}`,
       );
   }
+  for (const c of r.cuts ?? [])
+    out.push(
+      `cut at board write ${c.boardWrite} (sim write ${c.simWrite ?? "none"}): ${c.agree ? "same classes" : "DIFFER"}`,
+    );
   if (r.differences.length) {
     out.push(`differences (${r.differences.length}, worst first)`);
     for (const d of r.differences.slice(0, 20)) out.push(`  ${formatDifference(d)}`);

@@ -1,6 +1,7 @@
 /**
  * `cardsim compare SCENARIO --port P [--allow-format] [--strict-trace]`: the scenario on the simulator
- * and on the board over serial (a real OpenMV or `cardsim virtual-board`), compared (sim/compare.ts).
+ * and on the board over serial (a real OpenMV or `cardsim virtual-board`), compared (sim/compare.ts);
+ * `--cut-at N` / `--cuts K` also compare power cuts at board writes (sim/compare-cuts.ts).
  *
  * Exit codes: 0 the results agree (trace differences are reported; with --strict-trace they count),
  * 1 they differ, 2 bad input (unknown or malformed scenario, bad flags, a scenario the board cannot
@@ -11,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { compareExitCode } from "../compare-types.ts";
 import { formatCompare, formatCompareJUnit } from "../compare-report.ts";
-import { compareOnBoard } from "../compare.ts";
+import { compareCuts, spreadCuts, withCuts } from "../compare-cuts.ts";
+import { compareOnBoard, compareRuns, recordOnSim, recordRun } from "../compare.ts";
 import { loadScenario, UnknownScenarioError, type Scenario } from "../scenario-schema.ts";
 import { getFaultValidator, loadTargetPlugins } from "../targets.ts";
 import type { TargetFactory } from "../runner.ts";
@@ -45,7 +47,9 @@ const USAGE = `usage: cardsim compare SCENARIO --port PATH [options]
   runs SCENARIO on the simulator and on the board and compares step by step
 
 options:
-${BOARD_USAGE}  --json              print the comparison JSON (cardsim-compare/1)
+${BOARD_USAGE}  --cut-at N          also cut power at the board's write N, the simulator at the mapped write, compare
+  --cuts K            also K such cuts spread over the board's writes
+  --json              print the comparison JSON (cardsim-compare/1)
   --out FILE          also write the comparison JSON to FILE
   --junit FILE        write a JUnit XML report
 `;
@@ -113,6 +117,8 @@ export async function compareMain(args: string[], envOverride: Partial<CliEnv> =
         strict: true,
         options: {
           ...BOARD_FLAGS,
+          "cut-at": { type: "string" },
+          cuts: { type: "string" },
           json: { type: "boolean" },
           out: { type: "string" },
           junit: { type: "string" },
@@ -134,13 +140,33 @@ export async function compareMain(args: string[], envOverride: Partial<CliEnv> =
     if (env.loadPlugins) await loadTargetPlugins();
     const seed = intFlag("seed", values.seed, 0, 0xffffffff);
     const scenario = loadNamedScenario(env, positionals[0], values.scenarios);
+    const cutAt = intFlag("cut-at", values["cut-at"], 0);
+    const cutCount = intFlag("cuts", values.cuts, 1, 1000);
+    if (cutAt !== undefined && cutCount !== undefined)
+      throw new UsageError("give --cut-at N or --cuts K, not both");
     const board = await boardFactory(env, values);
-    const result = await compareOnBoard(scenario, board.create, {
+    const options = {
       port: board.port,
       strictTrace: values["strict-trace"] === true,
-      nowMillis: env.nowMillis,
       ...(seed !== undefined && { seed }),
-    });
+    };
+    let result;
+    if (cutAt === undefined && cutCount === undefined)
+      result = await compareOnBoard(scenario, board.create, { ...options, nowMillis: env.nowMillis });
+    else {
+      const t0 = env.nowMillis();
+      const sim = await recordOnSim(scenario, seed);
+      const real = await recordRun(scenario, board.create, seed !== undefined ? { seed } : {});
+      const writes = real.trace?.log.ops.filter((o) => o.kind === "write").length ?? 0;
+      if (cutAt !== undefined && cutAt >= writes)
+        throw new UsageError(`--cut-at: the board's run has writes 0..${writes - 1}, got ${cutAt}`);
+      const points = cutAt !== undefined ? [cutAt] : spreadCuts(writes, cutCount!);
+      const cuts = await compareCuts(scenario, { sim, board: real }, points, board.create, seed);
+      result = withCuts(
+        compareRuns(scenario, sim, real, { ...options, wallMillis: env.nowMillis() - t0 }),
+        cuts,
+      );
+    }
     const json = `${JSON.stringify(result, null, 2)}\n`;
     if (values.out !== undefined) writeOutput(env, values.out, json);
     if (values.junit !== undefined) writeOutput(env, values.junit, formatCompareJUnit([result]));

@@ -14,6 +14,8 @@ import { compareMain } from "../../sim/cli/compare.ts";
 import type { CliEnv } from "../../sim/cli/scenario.ts";
 import type { CompareResult } from "../../sim/compare-types.ts";
 import { compareRuns, recordOnSim, type RunRecord } from "../../sim/compare.ts";
+import { mapBoardWrite, spreadCuts } from "../../sim/compare-cuts.ts";
+import type { BlockOp } from "../../src/trace/index.ts";
 import { loadScenario } from "../../sim/scenario-schema.ts";
 import { validateFaults } from "../../sim/simulated-target.ts";
 import { WriteLog } from "../../src/trace/index.ts";
@@ -101,6 +103,39 @@ describe("compareRuns", () => {
   });
 });
 
+describe("cut points mapped from the board's write order to the simulator's", () => {
+  const w = (lba: number, crc32: number): BlockOp => ({
+    seq: 0,
+    timeMicros: 0,
+    kind: "write",
+    lba,
+    count: 1,
+    offset: 0,
+    crc32,
+    result: 0,
+  });
+  const sim = [w(10, 1), w(1, 2), w(11, 3), w(1, 4), w(12, 5)];
+
+  it("the same order maps to the same index", () => {
+    for (let n = 0; n < sim.length; n++) expect(mapBoardWrite(sim, sim, n)).toBe(n);
+  });
+
+  it("another order maps by the bytes written to the sector, then by the sector, then by index", () => {
+    // The board writes the FAT sector (lba 1) once more first and the data in another order.
+    const board = [w(1, 9), w(11, 3), w(10, 1), w(1, 2), w(1, 4), w(12, 5), w(13, 6)];
+    expect(mapBoardWrite(board, sim, 1)).toBe(2); // same bytes at lba 11
+    expect(mapBoardWrite(board, sim, 3)).toBe(1); // the first write of crc 2 to lba 1
+    expect(mapBoardWrite(board, sim, 0)).toBe(1); // crc 9 never on the sim: the first write to lba 1
+    expect(mapBoardWrite(board, sim, 6)).toBe(null); // lba 13 never written and past the sim's log
+    expect(mapBoardWrite(board, sim, 9)).toBe(null);
+  });
+
+  it("--cuts K spreads K distinct cuts over the writes", () => {
+    expect(spreadCuts(54, 3)).toEqual([9, 27, 45]);
+    expect(spreadCuts(2, 5)).toEqual([0, 1]);
+  });
+});
+
 describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim compare against the virtual board", () => {
   let good: VirtualBoardPty;
   let faulty: VirtualBoardPty;
@@ -111,8 +146,11 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim compare against the virt
       plan,
       JSON.stringify({ version: 1, seed: 0, faults: [{ kind: "transient-error", op: "write", atOp: 30 }] }),
     );
-    [good, faulty] = await Promise.all([startVirtualBoardPty({}), startVirtualBoardPty({ faults: plan })]);
-  }, 60_000);
+    [good, faulty] = await Promise.all([
+      startVirtualBoardPty({ startTimeoutMs: 90_000 }),
+      startVirtualBoardPty({ faults: plan, startTimeoutMs: 90_000 }),
+    ]);
+  }, 120_000);
   afterAll(async () => {
     await Promise.all([good?.stop(), faulty?.stop()]);
   });
@@ -180,6 +218,18 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim compare against the virt
     expect(c.trace!.firstDivergence!.writeIndex).toBeGreaterThan(0);
     expect(c.trace!.firstDivergence!.sim!.role).toMatch(/^(data|dir|FAT)/);
   }, 180_000);
+
+  it("--cut-at N: the board cut at its write 20 classifies as the simulator cut at the mapped write", async () => {
+    const r = await compare(["clean-run", "--port", good.path, "--allow-format", "--cut-at", "20", "--json"]);
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.out) as CompareResult;
+    expect(c.cuts).toHaveLength(1);
+    const cut = c.cuts![0];
+    expect(cut).toMatchObject({ boardWrite: 20, simWrite: 20, agree: true });
+    expect(cut.board).toEqual(cut.sim);
+    // The cut did something: not every file the uncut run leaves intact is intact after it.
+    expect(Object.values(cut.board!).some((k) => k !== "intact")).toBe(true);
+  }, 240_000);
 
   it("bad input: exit 2 without touching the board", async () => {
     expect((await compare(["clean-run"])).err).toContain("--port PATH is required");

@@ -95,8 +95,8 @@ describe("summarizeNight", () => {
 describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim night against the virtual board", () => {
   let board: VirtualBoardPty;
   beforeAll(async () => {
-    board = await startVirtualBoardPty({});
-  }, 60_000);
+    board = await startVirtualBoardPty({ startTimeoutMs: 90_000 });
+  }, 120_000);
   afterAll(async () => {
     try {
       process.kill(board.pid, "SIGCONT");

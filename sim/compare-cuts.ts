@@ -1,0 +1,100 @@
+/**
+ * Power cuts compared on hardware (issue 11, item 4): `cardsim compare X --port P --cut-at N` cuts
+ * the board at its write N (the agent's LogBdev: act dead, then reset or `--power-cycle`), reads the
+ * card back and classifies it, and compares with the simulator cut at the same point of ITS write
+ * order. Indexes may differ between the two logs, so board write N is mapped onto the simulator's
+ * trace by the sector it writes (the same volume layout on both sides: the sector stands for its
+ * role) and its position: the k-th write of those bytes to that sector, else the k-th write to that
+ * sector, else the same index. `--cuts K` spreads K cuts evenly over the board's writes.
+ */
+import type { BlockOp } from "../src/trace/index.ts";
+import type { CompareResult, CutComparison } from "./compare-types.ts";
+import { recordRun, recordOnSim, type RunRecord } from "./compare.ts";
+import type { TargetFactory } from "./runner.ts";
+import type { Scenario } from "./scenario-schema.ts";
+
+const writesOf = (r: RunRecord): BlockOp[] => r.trace?.log.ops.filter((o) => o.kind === "write") ?? [];
+
+/** The simulator's write index for board write `n` (see the file comment), or null past its log. */
+export function mapBoardWrite(board: readonly BlockOp[], sim: readonly BlockOp[], n: number): number | null {
+  const w = board[n];
+  if (!w) return null;
+  const nth = (list: readonly BlockOp[], upto: number, same: (o: BlockOp) => boolean): number =>
+    list.slice(0, upto).filter(same).length;
+  const sameBytes = (o: BlockOp): boolean => o.lba === w.lba && o.count === w.count && o.crc32 === w.crc32;
+  const sameSector = (o: BlockOp): boolean => o.lba === w.lba;
+  for (const same of [sameBytes, sameSector]) {
+    const k = nth(board, n, same);
+    let seen = 0;
+    for (let i = 0; i < sim.length; i++)
+      if (same(sim[i])) {
+        if (seen === k) return i;
+        seen++;
+      }
+  }
+  return n < sim.length ? n : null;
+}
+
+/** K cut points spread over `writes` writes (the middle of K equal parts), distinct, ascending. */
+export function spreadCuts(writes: number, k: number): number[] {
+  const cuts = new Set<number>();
+  for (let i = 0; i < k; i++) cuts.add(Math.min(writes - 1, Math.floor(((i + 0.5) * writes) / k)));
+  return [...cuts].filter((c) => c >= 0).sort((a, b) => a - b);
+}
+
+/** The scenario with one more fault: a power cut at write `atWrite` (a cut at a block boundary). */
+export function withCut(scenario: Scenario, atWrite: number): Scenario {
+  return { ...scenario, faults: [...scenario.faults, { kind: "power-cut", atWrite }] };
+}
+
+/**
+ * Runs each board cut and the simulator's mapped cut and compares the outcome classes and fsck kinds.
+ * `sim` and `board` are the uncut runs (their traces give the mapping).
+ */
+export async function compareCuts(
+  scenario: Scenario,
+  uncut: { sim: RunRecord; board: RunRecord },
+  boardCuts: readonly number[],
+  createBoard: TargetFactory,
+  seed?: number,
+): Promise<CutComparison[]> {
+  const boardWrites = writesOf(uncut.board);
+  const simWrites = writesOf(uncut.sim);
+  const out: CutComparison[] = [];
+  for (const n of boardCuts) {
+    const m = mapBoardWrite(boardWrites, simWrites, n);
+    const onBoard = await recordRun(withCut(scenario, n), createBoard, seed !== undefined ? { seed } : {});
+    const onSim = m === null ? undefined : await recordOnSim(withCut(scenario, m), seed);
+    const fsckKinds = (r: RunRecord | undefined) => [...new Set(r?.result.fsck.map((f) => f.kind))].sort();
+    const sim = onSim?.result.files ?? null;
+    const board = onBoard.result.files;
+    out.push({
+      boardWrite: n,
+      simWrite: m,
+      sim,
+      board,
+      agree:
+        sim !== null &&
+        JSON.stringify(sim) === JSON.stringify(board) &&
+        JSON.stringify(fsckKinds(onSim)) === JSON.stringify(fsckKinds(onBoard)),
+    });
+  }
+  return out;
+}
+
+/** `result` with its cut comparisons: a cut whose classes or fsck differ is a difference (severity 3). */
+export function withCuts(result: CompareResult, cuts: readonly CutComparison[]): CompareResult {
+  const differences = [...result.differences];
+  for (const c of cuts)
+    if (!c.agree)
+      differences.push({
+        area: "cut",
+        what: `cut at board write ${c.boardWrite} (sim write ${c.simWrite ?? "none"})`,
+        sim: c.sim,
+        board: c.board,
+        severity: 3,
+      });
+  differences.sort((x, y) => y.severity - x.severity);
+  const failing = differences.some((d) => d.area !== "trace" || result.strictTrace);
+  return { ...result, cuts: [...cuts], differences, verdict: failing ? "differ" : "agree" };
+}
