@@ -1,6 +1,9 @@
 /**
  * `npm run fuzz -- <campaign> [--count N] [--seed S]`: the project's fuzz campaigns.
  *
+ * - `yaml`, `plan`, `trace`, `pov`, `pat`, `esp32`: fast-check over one parser (100,000 cases each);
+ *   `image`: the card-image commands on damaged images (10,000 runs); `surfaces`: all of them. Prints
+ *   cases / rejected / crashes / hangs / memory / modified per surface (fuzz/surfaces/harness.ts).
  * - `fsck`: damaged images of every FAT type; our fsck against `fsck.fat -n` and FatFs, per damaged
  *   region (default 2,000 per region; fuzz/fsck-agreement).
  * - `fat`: seeded random workloads on ts-fatfs in its oracle mode (per-file window, R0.15, FatRuntime
@@ -14,6 +17,7 @@ import { JS_FATFS_ORACLE, TsFatfsDriver } from "../src/fat/ts-fatfs/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import { agreementTable, describeOutcome, FsckAgreement } from "./fsck-agreement/campaign.ts";
 import { metastableMain } from "./metastable/campaign.ts";
+import { runSurface, SURFACES, surfaceTable, type SurfaceResult } from "./surfaces/index.ts";
 
 const args = process.argv.slice(2);
 const name = args.find((a) => !a.startsWith("--"));
@@ -22,8 +26,27 @@ const opt = (flag: string, dflt: number): number => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 
+/** Runs the named surfaces (each at its full count, or --count N) and prints the table. */
+async function surfaces(names: string[]): Promise<number> {
+  const seed = opt("--seed", 1);
+  const results: SurfaceResult[] = [];
+  for (const n of names) {
+    const { make, cases } = SURFACES[n];
+    const t0 = performance.now();
+    const r = await runSurface(await make(), { cases: opt("--count", cases), seed });
+    console.error(`${n}: ${r.cases} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    results.push(r);
+    if (r.reproducer) console.log(`CRASH ${n}: ${r.reproducer}`);
+  }
+  console.log(surfaceTable(results));
+  return results.every((r) => r.crashes + r.hangs + r.memory + r.modified === 0) ? 0 : 1;
+}
+
 const campaigns: Record<string, () => Promise<number>> = {
   metastable: () => metastableMain(opt("--count", 10_000), opt("--seed", 1)),
+  ...Object.fromEntries(Object.keys(SURFACES).map((n) => [n, () => surfaces([n])])),
+  /** Every parser and command surface in turn. */
+  surfaces: () => surfaces(Object.keys(SURFACES)),
   /** Damaged images of every FAT type: our fsck vs `fsck.fat -n`, and vs what FatFs can mount and read. */
   async fsck() {
     const perRegion = opt("--count", 2_000);
