@@ -13,8 +13,14 @@
  *   (BLOCK_SIZE when the device is bound, then INIT; a 64 KiB mkfs buffer; one extra SYNC after mkfs).
  */
 
-/** FatFs FF_FS_TINY as data. */
-export type WindowMode = "tiny" | "per-file";
+/**
+ * FatFs FF_FS_TINY as data, plus `"sdfat"`: SdFat's two caches on ARM (FatVolume m_cache and
+ * m_fatCache, USE_SEPARATE_FAT_CACHE): the tiny window for directory and partial data sectors, and a
+ * separate FAT-sector cache written back only when another FAT sector is needed or at sync, after the
+ * directory sector (SdFat FatFile::sync -> FatVolume::cacheSync). FatFs's own code paths otherwise:
+ * it is SdFat's cache write order, not a port of SdFat (DEVICE-FACTS.md, "Teensy 4.1 storage").
+ */
+export type WindowMode = "tiny" | "per-file" | "sdfat";
 
 /** FatFs release whose quirks apply. */
 export type FatfsRevision = "R0.13c" | "R0.15";
@@ -32,6 +38,9 @@ export interface TsFatfsConfig {
 
 /** The OpenMV RT1062 firmware: oofatfs R0.13c, FF_FS_TINY=1, MicroPython's VfsFat glue. */
 export const OPENMV_FATFS: TsFatfsConfig = { window: "tiny", revision: "R0.13c", host: "micropython" };
+
+/** The Teensy 4.1's SdFat write order (see {@link WindowMode}), R0.15's small behaviours. */
+export const TEENSY_SDFAT: TsFatfsConfig = { window: "sdfat", revision: "R0.15", host: "js-fatfs" };
 
 /** The differential-oracle mode: what js-fatfs (R0.15, FF_FS_TINY=0) does through FatRuntime. */
 export const JS_FATFS_ORACLE: TsFatfsConfig = { window: "per-file", revision: "R0.15", host: "js-fatfs" };

@@ -60,10 +60,16 @@ export class Volume {
   freeClst = 0xffffffff;
   /** bit0: FSInfo needs writing; 0x80: this volume has no usable FSInfo. */
   fsiFlag = 0;
-  /** The sector window. */
+  /** The sector window (in `sdfat` mode: the cache of directory and file-data sectors). */
   readonly win: Uint8Array;
   winsect = NO_SECTOR;
   wflag = false;
+  /**
+   * `sdfat` mode only: SdFat's separate FAT cache (FatVolume's m_fatCache, USE_SEPARATE_FAT_CACHE on
+   * ARM). FAT entries go through it, so a FAT sector stays dirty until it is evicted or synced, and
+   * sync writes the directory sector before the FAT (DEVICE-FACTS, "Teensy 4.1 storage").
+   */
+  private readonly fatCache: { buf: Uint8Array; sect: number; dirty: boolean } | null;
   /** LFN working buffer (FatFs lfnbuf), UTF-16 units, 0-terminated. */
   readonly lfn = new Uint16Array(MAX_LFN + 1);
   /** Mount id: file objects of an older mount are invalid (FatFs fs->id). */
@@ -78,6 +84,7 @@ export class Volume {
   ) {
     this.ss = disk.sectorSize;
     this.win = new Uint8Array(this.ss);
+    this.fatCache = window === "sdfat" ? { buf: new Uint8Array(this.ss), sect: NO_SECTOR, dirty: false } : null;
   }
 
   // ------------------------------------------------------------ window (ff.c sync_window/move_window)
@@ -98,6 +105,13 @@ export class Volume {
     if (sect === this.winsect) return FRESULT.FR_OK;
     const res = this.syncWindow();
     if (res !== FRESULT.FR_OK) return res;
+    const fc = this.fatCache;
+    if (fc !== null && fc.sect === sect) {
+      // A FAT sector the FAT cache holds (f_getfree's scan): its cached bytes, not the card's.
+      this.win.set(fc.buf);
+      this.winsect = sect;
+      return FRESULT.FR_OK;
+    }
     if (this.disk.read(sect, this.win) !== RES.OK) {
       this.winsect = NO_SECTOR;
       return FRESULT.FR_DISK_ERR;
@@ -106,9 +120,14 @@ export class Volume {
     return FRESULT.FR_OK;
   }
 
-  /** ff.c sync_fs: window, then the FSInfo sector when it changed (FAT32), then CTRL_SYNC. */
+  /**
+   * ff.c sync_fs: window, then the FSInfo sector when it changed (FAT32), then CTRL_SYNC. In `sdfat`
+   * mode the FAT cache follows the window (SdFat FatVolume::cacheSync: m_cache, then m_fatCache).
+   */
   syncFs(): number {
     let res = this.syncWindow();
+    if (res !== FRESULT.FR_OK) return res;
+    res = this.syncFatCache();
     if (res !== FRESULT.FR_OK) return res;
     if (this.fsType === FS_FAT32 && this.fsiFlag === 1) {
       const w = this.win;
@@ -126,6 +145,46 @@ export class Volume {
     return res;
   }
 
+  /** `sdfat` mode: writes the FAT cache back when dirty, to both FAT copies. */
+  private syncFatCache(): number {
+    const fc = this.fatCache;
+    if (fc === null || !fc.dirty) return FRESULT.FR_OK;
+    if (this.disk.write(fc.sect, fc.buf) !== RES.OK) return FRESULT.FR_DISK_ERR;
+    fc.dirty = false;
+    if (this.nFats === 2) this.disk.write(fc.sect + this.fsize, fc.buf);
+    return FRESULT.FR_OK;
+  }
+
+  /**
+   * The buffer holding FAT sector `sect`: the window (FatFs), or in `sdfat` mode the FAT cache, the
+   * previous FAT sector written back first when dirty. Null on a disk error.
+   */
+  private fatSector(sect: number): Uint8Array | null {
+    const fc = this.fatCache;
+    if (fc === null) return this.moveWindow(sect) === FRESULT.FR_OK ? this.win : null;
+    if (fc.sect === sect) return fc.buf;
+    if (this.syncFatCache() !== FRESULT.FR_OK) return null;
+    if (this.winsect === sect && !this.wflag) {
+      fc.buf.set(this.win); // the window's read copy (f_getfree) is current
+    } else if (this.disk.read(sect, fc.buf) !== RES.OK) {
+      fc.sect = NO_SECTOR;
+      return null;
+    }
+    fc.sect = sect;
+    return fc.buf;
+  }
+
+  /** The FAT sector just changed in {@link fatSector}'s buffer. */
+  private fatChanged(): void {
+    const fc = this.fatCache;
+    if (fc === null) {
+      this.wflag = true;
+      return;
+    }
+    fc.dirty = true;
+    if (this.winsect === fc.sect) this.winsect = NO_SECTOR; // a read copy in the window is stale now
+  }
+
   /** First sector of a cluster, 0 for an invalid cluster number (ff.c clst2sect). */
   clusterSector(clst: number): number {
     if (clst < 2 || clst - 2 >= this.nFatent - 2) return 0;
@@ -141,18 +200,24 @@ export class Volume {
     switch (this.fsType) {
       case FS_FAT12: {
         let bc = clst + (clst >>> 1);
-        if (this.moveWindow(this.fatbase + Math.floor(bc / ss)) !== FRESULT.FR_OK) break;
-        let wc = this.win[bc++ % ss];
-        if (this.moveWindow(this.fatbase + Math.floor(bc / ss)) !== FRESULT.FR_OK) break;
-        wc |= this.win[bc % ss] << 8;
+        let w = this.fatSector(this.fatbase + Math.floor(bc / ss));
+        if (w === null) break;
+        let wc = w[bc++ % ss];
+        w = this.fatSector(this.fatbase + Math.floor(bc / ss));
+        if (w === null) break;
+        wc |= w[bc % ss] << 8;
         return clst & 1 ? wc >>> 4 : wc & 0xfff;
       }
-      case FS_FAT16:
-        if (this.moveWindow(this.fatbase + Math.floor(clst / (ss / 2))) !== FRESULT.FR_OK) break;
-        return ld16(this.win, (clst * 2) % ss);
-      case FS_FAT32:
-        if (this.moveWindow(this.fatbase + Math.floor(clst / (ss / 4))) !== FRESULT.FR_OK) break;
-        return ld32(this.win, (clst * 4) % ss) & 0x0fffffff;
+      case FS_FAT16: {
+        const w = this.fatSector(this.fatbase + Math.floor(clst / (ss / 2)));
+        if (w === null) break;
+        return ld16(w, (clst * 2) % ss);
+      }
+      case FS_FAT32: {
+        const w = this.fatSector(this.fatbase + Math.floor(clst / (ss / 4)));
+        if (w === null) break;
+        return ld32(w, (clst * 4) % ss) & 0x0fffffff;
+      }
       default:
         return CLUSTER_INT_ERROR;
     }
@@ -163,34 +228,34 @@ export class Volume {
   putFat(clst: number, val: number): number {
     if (clst < 2 || clst >= this.nFatent) return FRESULT.FR_INT_ERR;
     const ss = this.ss;
-    let res: number;
     switch (this.fsType) {
       case FS_FAT12: {
         let bc = clst + (clst >>> 1);
-        res = this.moveWindow(this.fatbase + Math.floor(bc / ss));
-        if (res !== FRESULT.FR_OK) return res;
+        let w = this.fatSector(this.fatbase + Math.floor(bc / ss));
+        if (w === null) return FRESULT.FR_DISK_ERR;
         let p = bc++ % ss;
-        this.win[p] = clst & 1 ? (this.win[p] & 0x0f) | ((val << 4) & 0xf0) : val & 0xff;
-        this.wflag = true;
-        res = this.moveWindow(this.fatbase + Math.floor(bc / ss));
-        if (res !== FRESULT.FR_OK) return res;
+        w[p] = clst & 1 ? (w[p] & 0x0f) | ((val << 4) & 0xf0) : val & 0xff;
+        this.fatChanged();
+        w = this.fatSector(this.fatbase + Math.floor(bc / ss));
+        if (w === null) return FRESULT.FR_DISK_ERR;
         p = bc % ss;
-        this.win[p] = clst & 1 ? (val >>> 4) & 0xff : (this.win[p] & 0xf0) | ((val >>> 8) & 0x0f);
-        this.wflag = true;
+        w[p] = clst & 1 ? (val >>> 4) & 0xff : (w[p] & 0xf0) | ((val >>> 8) & 0x0f);
+        this.fatChanged();
         return FRESULT.FR_OK;
       }
-      case FS_FAT16:
-        res = this.moveWindow(this.fatbase + Math.floor(clst / (ss / 2)));
-        if (res !== FRESULT.FR_OK) return res;
-        st16(this.win, (clst * 2) % ss, val & 0xffff);
-        this.wflag = true;
+      case FS_FAT16: {
+        const w = this.fatSector(this.fatbase + Math.floor(clst / (ss / 2)));
+        if (w === null) return FRESULT.FR_DISK_ERR;
+        st16(w, (clst * 2) % ss, val & 0xffff);
+        this.fatChanged();
         return FRESULT.FR_OK;
+      }
       case FS_FAT32: {
-        res = this.moveWindow(this.fatbase + Math.floor(clst / (ss / 4)));
-        if (res !== FRESULT.FR_OK) return res;
+        const w = this.fatSector(this.fatbase + Math.floor(clst / (ss / 4)));
+        if (w === null) return FRESULT.FR_DISK_ERR;
         const o = (clst * 4) % ss;
-        st32(this.win, o, ((val & 0x0fffffff) | (ld32(this.win, o) & 0xf0000000)) >>> 0);
-        this.wflag = true;
+        st32(w, o, ((val & 0x0fffffff) | (ld32(w, o) & 0xf0000000)) >>> 0);
+        this.fatChanged();
         return FRESULT.FR_OK;
       }
       default:
