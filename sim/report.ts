@@ -300,6 +300,12 @@ export class ProgressBar {
     this.write(`\r${progressLine(done, total, now - this.startMillis, this.unit, this.width)}\u001b[K`);
   }
 
+  /** Erases the line (before other output to the terminal); the next update redraws at once. */
+  clear(): void {
+    if (this.lastDraw !== -Infinity) this.write("\r\u001b[K");
+    this.lastDraw = -Infinity;
+  }
+
   done(): void {
     if (this.startMillis !== undefined) this.write("\r\u001b[K");
   }

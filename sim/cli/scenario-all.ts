@@ -16,6 +16,7 @@ export async function runCatalogue(
   runOne: (args: string[]) => Promise<number>,
   out: { stdout(s: string): void },
   usageError: (message: string) => Error,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<number> {
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -33,12 +34,14 @@ export async function runCatalogue(
   if (names.length === 0) throw usageError(`no scenarios in ${dir}`);
   const failed: string[] = [];
   let worst = 0;
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    onProgress?.(i, names.length);
     out.stdout(`\n=== ${name}\n`);
     const code = await runOne([name, ...rest]);
     if (code !== 0) failed.push(`${name} (exit ${code})`);
     worst = Math.max(worst, code);
   }
+  onProgress?.(names.length, names.length);
   out.stdout(
     `\ncatalogue: ${names.length} scenarios, ${names.length - failed.length} passed` +
       (failed.length ? `, ${failed.length} failed: ${failed.join(", ")}` : "") +

@@ -278,14 +278,29 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     }
     let scenarioDir = resolve(env.cwd, values.scenarios ?? join(REPO_ROOT, "scenarios"));
     let goldenDir = resolve(env.cwd, values.golden ?? join(REPO_ROOT, "golden"));
-    if (values.all)
-      return runCatalogue(
+    if (values.all) {
+      // One bar for the catalogue (the runs' own sweep bars are off), erased before any output.
+      const bar = env.isTTY && !env.ci ? new ProgressBar(env.stderr, env.nowMillis, "scenarios") : undefined;
+      const out = bar
+        ? {
+            stdout: (s: string) => {
+              bar.clear();
+              env.stdout(s);
+            },
+          }
+        : env;
+      const one = bar ? { ...envOverride, isTTY: false, stdout: out.stdout } : envOverride;
+      const code = await runCatalogue(
         args,
         scenarioDir,
-        (one) => scenarioMain(one, envOverride),
-        env,
+        (a) => scenarioMain(a, one),
+        out,
         (m) => new UsageError(m),
+        bar && ((d, t) => bar.update(d, t)),
       );
+      bar?.done();
+      return code;
+    }
     if (env.loadPlugins) await loadTargetPlugins();
     const validateFaults = getFaultValidator();
     const parseOptions = (name: string) => ({

@@ -68,6 +68,8 @@ export function blockMapData(card: BlockDevice, mountPoint: string, alsoShow: nu
       shown < wanted
         ? `sectors ${shown}..${sectors - 1} are not drawn (the map draws at most ${MAX_SHOWN_SECTORS} sectors)`
         : `sectors ${shown}..${sectors - 1} are not drawn: free and not written by this run`;
+  if (!L)
+    map.note = `${map.note ? `${map.note}; ` : ""}no FAT12/16/32 volume (exFAT regions are not mapped yet): sectors are drawn without their roles`;
   if (roles.truncated)
     map.note = `${map.note ? `${map.note}; ` : ""}the volume's structure is damaged: some roles may read free or lost`;
   return map;

@@ -1,5 +1,9 @@
 /** The progress bar of long work (sim/report.ts): rate and ETA from the host clock it is given, redraw limits. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCatalogue } from "../../sim/cli/scenario-all.ts";
 import { ProgressBar, progressLine } from "../../sim/report.ts";
 
 describe("progress bar", () => {
@@ -35,5 +39,56 @@ describe("progress bar", () => {
       "\r[####] 100% 4/4 states 25.0/s\u001b[K",
       "\r\u001b[K",
     ]);
+  });
+
+  it("--all: one bar over the catalogue, erased before each run's output and redrawn after it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cardsim-all-"));
+    try {
+      for (const n of ["a", "b", "c"]) writeFileSync(join(dir, `${n}.yaml`), "name: x\n");
+      const term: string[] = [];
+      let now = 0;
+      const bar = new ProgressBar(
+        (s) => void term.push(`err:${s}`),
+        () => (now += 1000),
+        "scenarios",
+        3,
+      );
+      const out = {
+        stdout: (s: string) => {
+          bar.clear();
+          term.push(`out:${s.trim()}`);
+        },
+      };
+      const code = await runCatalogue(
+        ["--all"],
+        dir,
+        async ([name]) => (out.stdout(`ran ${name}`), name === "b" ? 1 : 0),
+        out,
+        (m) => new Error(m),
+        (d, t) => bar.update(d, t),
+      );
+      bar.done();
+      expect(code).toBe(1);
+      expect(term).toEqual([
+        "err:\r[...]   0% 0/3 scenarios\u001b[K",
+        "err:\r\u001b[K",
+        "out:=== a",
+        "out:ran a",
+        "err:\r[#..]  33% 1/3 scenarios 1.00/s ETA 2s\u001b[K",
+        "err:\r\u001b[K",
+        "out:=== b",
+        "out:ran b",
+        "err:\r[##.]  67% 2/3 scenarios 1.00/s ETA 1s\u001b[K",
+        "err:\r\u001b[K",
+        "out:=== c",
+        "out:ran c",
+        "err:\r[###] 100% 3/3 scenarios 1.00/s\u001b[K",
+        "err:\r\u001b[K",
+        "out:catalogue: 3 scenarios, 2 passed, 1 failed: b (exit 1)",
+        "err:\r\u001b[K",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
