@@ -108,9 +108,28 @@ export async function runShrink(req: ShrinkRequest): Promise<ShrinkOutcome> {
     );
 
   const raw = parseYaml(readFileSync(req.file, "utf8")) as RawScenario;
-  const oracle = new ShrinkOracle(goal, req.name, req.parseOptions, req.budget ?? DEFAULT_SHRINK_BUDGET);
+  // Progress on every run, with the phase, steps and cut of the last accepted candidate.
+  let last: ShrinkProgress | undefined;
+  const onProgress = req.onProgress;
+  const oracle = new ShrinkOracle(
+    goal,
+    req.name,
+    req.parseOptions,
+    req.budget ?? DEFAULT_SHRINK_BUDGET,
+    onProgress && ((runs) => last && onProgress({ ...last, runs })),
+  );
   const vocabulary = vocabularyOf(profileOf(scenario));
-  const result = await shrinkState(raw, point, oracle, vocabulary, req.onProgress);
+  const result = await shrinkState(
+    raw,
+    point,
+    oracle,
+    vocabulary,
+    onProgress &&
+      ((p) => {
+        last = p;
+        onProgress(p);
+      }),
+  );
   const explanation = explainReproduction(result.minimal);
   const text = minimalScenarioText({
     name: req.name,

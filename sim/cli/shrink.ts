@@ -168,10 +168,10 @@ export async function shrinkMain(args: string[], envOverride: Partial<ShrinkCliE
     let drawn = 0;
     const onProgress = env.stderrIsTTY
       ? (p: ShrinkProgress) => {
-          if (p.runs - drawn < 5 && p.runs > 1) return;
+          if (drawn > 0 && p.runs - drawn < 5) return;
           drawn = p.runs;
           env.stderr(
-            `\rshrink: ${p.runs}/${p.budget} runs, ${p.phase}: ${p.steps} steps, cut w${p.cut}\u001b[K`,
+            `\rshrink: ${p.runs}/${p.budget} runs, phase ${p.phase}, ${p.steps} steps, cut w${p.cut}\u001b[K`,
           );
         }
       : undefined;

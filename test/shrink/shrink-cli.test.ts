@@ -21,13 +21,13 @@ import type { ScenarioResult } from "../../sim/runner.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cardsim-shrink-"));
 
-async function shrink(args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function shrink(args: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const code = await shrinkMain(args, {
     stdout: (s) => (out += s),
     stderr: (s) => (err += s),
-    stderrIsTTY: false,
+    stderrIsTTY: tty,
     cwd: dir,
   });
   return { code, out, err };
@@ -179,22 +179,19 @@ describe("cardsim shrink", () => {
     expect([sweep.states, sweep.unstable]).toEqual([1, 1]);
   }, 120_000);
 
-  it("stops at its budget with the best reproducer so far", async () => {
-    const r = await shrink([
-      "teensy-sweep-as-designed",
-      "--class",
-      "silent",
-      "--json",
-      "--budget",
-      "4",
-      "--out",
-      "tiny.yaml",
-    ]);
+  it("stops at its budget with the best reproducer so far, showing progress on a terminal", async () => {
+    const r = await shrink(
+      ["teensy-sweep-as-designed", "--class", "silent", "--json", "--budget", "4", "--out", "tiny.yaml"],
+      true,
+    );
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as ShrinkJson;
     expect(j.exhausted).toBe(true);
     expect(j.runs).toBe(4);
     expect(readFileSync(join(dir, "tiny.yaml"), "utf8")).toContain("# The budget of runs ran out");
+    // On a terminal, progress is redrawn in place on stderr and erased at the end; stdout stays JSON.
+    expect(r.err.startsWith("\rshrink: 2/4 runs, phase cut, 4 steps, cut w")).toBe(true);
+    expect(r.err.endsWith("\r\u001b[K")).toBe(true);
   }, 60_000);
 
   it("refuses bad input with exit 2 and leaves existing files alone", async () => {
