@@ -9,7 +9,8 @@
  */
 import type { BlockOp } from "../src/trace/index.ts";
 import type { CompareResult, CutComparison } from "./compare-types.ts";
-import { recordRun, recordOnSim, type RunRecord } from "./compare.ts";
+import { InputError } from "../src/input/index.ts";
+import { compareRuns, recordRun, recordOnSim, type RunRecord } from "./compare.ts";
 import type { TargetFactory } from "./runner.ts";
 import type { Scenario } from "./scenario-schema.ts";
 
@@ -97,4 +98,36 @@ export function withCuts(result: CompareResult, cuts: readonly CutComparison[]):
   differences.sort((x, y) => y.severity - x.severity);
   const failing = differences.some((d) => d.area !== "trace" || result.strictTrace);
   return { ...result, cuts: [...cuts], differences, verdict: failing ? "differ" : "agree" };
+}
+
+/** Where to cut: board write `at` (`--cut-at N`), or `count` cuts spread over its writes (`--cuts K`). */
+export type CutPlan = { at: number } | { count: number };
+
+/**
+ * The scenario compared uncut, then at the planned cuts. A scenario with a sweep block is compared as
+ * its plain run (a board does not sweep: the cuts are its sweep).
+ */
+export async function compareWithCuts(
+  scenario: Scenario,
+  createBoard: TargetFactory,
+  options: { port: string; strictTrace?: boolean; seed?: number; nowMillis?: () => number },
+  plan: CutPlan,
+): Promise<CompareResult> {
+  const { sweep: _sweep, ...rest } = scenario;
+  const plain: Scenario = rest;
+  const t0 = options.nowMillis?.() ?? 0;
+  const sim = await recordOnSim(plain, options.seed);
+  const board = await recordRun(plain, createBoard, options.seed !== undefined ? { seed: options.seed } : {});
+  const writes = writesOf(board).length;
+  if ("at" in plan && plan.at >= writes)
+    throw new InputError(undefined, [
+      { path: ["--cut-at"], message: `the board's run has writes 0..${writes - 1}, got ${plan.at}` },
+    ]);
+  const points = "at" in plan ? [plan.at] : spreadCuts(writes, plan.count);
+  const cuts = await compareCuts(plain, { sim, board }, points, createBoard, options.seed);
+  const result = compareRuns(plain, sim, board, {
+    port: options.port,
+    ...(options.strictTrace !== undefined && { strictTrace: options.strictTrace }),
+  });
+  return withCuts({ ...result, wallMillis: (options.nowMillis?.() ?? 0) - t0 }, cuts);
 }

@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { compareExitCode } from "../compare-types.ts";
 import { formatCompare, formatCompareJUnit } from "../compare-report.ts";
-import { compareCuts, spreadCuts, withCuts } from "../compare-cuts.ts";
-import { compareOnBoard, compareRuns, recordOnSim, recordRun } from "../compare.ts";
+import { compareWithCuts } from "../compare-cuts.ts";
+import { compareOnBoard } from "../compare.ts";
 import { loadScenario, UnknownScenarioError, type Scenario } from "../scenario-schema.ts";
 import { getFaultValidator, loadTargetPlugins } from "../targets.ts";
 import type { TargetFactory } from "../runner.ts";
@@ -150,23 +150,15 @@ export async function compareMain(args: string[], envOverride: Partial<CliEnv> =
       strictTrace: values["strict-trace"] === true,
       ...(seed !== undefined && { seed }),
     };
-    let result;
-    if (cutAt === undefined && cutCount === undefined)
-      result = await compareOnBoard(scenario, board.create, { ...options, nowMillis: env.nowMillis });
-    else {
-      const t0 = env.nowMillis();
-      const sim = await recordOnSim(scenario, seed);
-      const real = await recordRun(scenario, board.create, seed !== undefined ? { seed } : {});
-      const writes = real.trace?.log.ops.filter((o) => o.kind === "write").length ?? 0;
-      if (cutAt !== undefined && cutAt >= writes)
-        throw new UsageError(`--cut-at: the board's run has writes 0..${writes - 1}, got ${cutAt}`);
-      const points = cutAt !== undefined ? [cutAt] : spreadCuts(writes, cutCount!);
-      const cuts = await compareCuts(scenario, { sim, board: real }, points, board.create, seed);
-      result = withCuts(
-        compareRuns(scenario, sim, real, { ...options, wallMillis: env.nowMillis() - t0 }),
-        cuts,
-      );
-    }
+    const result =
+      cutAt === undefined && cutCount === undefined
+        ? await compareOnBoard(scenario, board.create, { ...options, nowMillis: env.nowMillis })
+        : await compareWithCuts(
+            scenario,
+            board.create,
+            { ...options, nowMillis: env.nowMillis },
+            cutAt !== undefined ? { at: cutAt } : { count: cutCount! },
+          );
     const json = `${JSON.stringify(result, null, 2)}\n`;
     if (values.out !== undefined) writeOutput(env, values.out, json);
     if (values.junit !== undefined) writeOutput(env, values.junit, formatCompareJUnit([result]));

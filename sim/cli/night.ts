@@ -3,8 +3,9 @@
  * scenario after scenario (sim/compare.ts). Each result is written to the results directory as soon
  * as it is known (temp file + rename), so an interrupted night resumes where it stopped: finished
  * results are read back, lost ones are run again. A board that stops answering costs its scenario
- * (marked `lost`, never skipped): `--power-cycle CMD` is run and the night goes on. Scenarios the
- * board cannot run are `refused` with the reason. One summary at the end: agreement rate, verdicts
+ * (marked `lost`, never skipped): `--power-cycle CMD` is run and the night goes on. A sweep scenario
+ * runs as `--cuts K` power cuts (default 20) on both sides. Scenarios the board cannot run are
+ * `refused` with the reason. One summary at the end: agreement rate, verdicts
  * worst first, total wall time; JUnit for CI dashboards.
  *
  * Exit codes: 0 every scenario compared agrees, 1 some differ, are flaky or were lost, 2 bad input.
@@ -16,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { COMPARE_FORMAT, type CompareResult } from "../compare-types.ts";
 import { formatCompareJUnit } from "../compare-report.ts";
+import { compareWithCuts } from "../compare-cuts.ts";
 import { compareOnBoard } from "../compare.ts";
 import { formatNight, lostResult, resultFileName, summarizeNight, type Refusal } from "../night.ts";
 import { CapabilityError } from "../runner.ts";
@@ -33,6 +35,7 @@ const USAGE = `usage: cardsim night --port PATH [options]
 options:
   --only a,b,c        these scenarios only (default: every scenario in --scenarios)
   --repeat N          run each scenario N times (flaky cuts show as 'flaky')
+  --cuts K            a sweep scenario runs as K power cuts spread over the board's writes (default 20)
   --results DIR       one result file per scenario, written as it finishes (default cardsim-night)
 ${BOARD_USAGE}  --json              print the night's summary JSON (cardsim-night/1)
   --junit FILE        write a JUnit XML report (one test case per scenario run)
@@ -65,6 +68,7 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
         options: {
           ...BOARD_FLAGS,
           only: { type: "string" },
+          cuts: { type: "string" },
           repeat: { type: "string" },
           results: { type: "string" },
           json: { type: "boolean" },
@@ -82,6 +86,7 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
     }
     if (env.loadPlugins) await loadTargetPlugins();
     const repeats = intFlag("repeat", values.repeat, 1, 1000) ?? 1;
+    const cutCount = intFlag("cuts", values.cuts, 1, 1000) ?? 20;
     const seed = intFlag("seed", values.seed, 0, 0xffffffff);
     const board = await boardFactory(env, values);
     const dir = resolve(env.cwd, values.scenarios ?? join(REPO_ROOT, "scenarios"));
@@ -133,15 +138,21 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
               nowMillis: env.nowMillis,
               ...(seed !== undefined && { seed }),
             });
-          if (scenario.sweep) {
-            refused.push({
-              scenario: name,
-              reason: "a sweep runs on a board as --cuts K cut points (not implemented yet)",
-            });
-            break;
-          }
           try {
-            result = await run();
+            // A sweep scenario runs on a board as K cut points (the same K on both sides).
+            result = scenario.sweep
+              ? await compareWithCuts(
+                  scenario,
+                  board.create,
+                  {
+                    port: board.port,
+                    strictTrace: values["strict-trace"] === true,
+                    nowMillis: env.nowMillis,
+                    ...(seed !== undefined && { seed }),
+                  },
+                  { count: cutCount },
+                )
+              : await run();
           } catch (e) {
             if (e instanceof CapabilityError) {
               refused.push({ scenario: name, reason: e.message });

@@ -190,6 +190,27 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim night against the virtua
     expect(summary.scenarios[1].error).toContain("faults collateral cannot be injected on a board");
   }, 300_000);
 
+  it("a sweep scenario runs as --cuts K power cuts, the same K on both sides", async () => {
+    const r = await night([
+      "--port",
+      board.path,
+      "--allow-format",
+      "--only",
+      "pipeline-as-reported-sweep",
+      "--cuts",
+      "2",
+      "--results",
+      "r3",
+    ]);
+    expect(r.code).toBe(0);
+    const c = result("r3", "pipeline-as-reported-sweep");
+    expect(c.verdict).toBe("agree");
+    expect(c.cuts!.map((x) => [x.boardWrite, x.simWrite, x.agree])).toEqual([
+      [8, 8, true],
+      [26, 26, true],
+    ]);
+  }, 300_000);
+
   it("bad input: exit 2", async () => {
     expect((await night(["--allow-format"])).err).toContain("--port PATH is required");
     const r = await night(["--port", board.path, "--only", "clean-rn"]);
