@@ -175,23 +175,22 @@ describe("exFAT write: our engine's volumes pass fsck.exfat -n", () => {
   // CARDSIM_EXFAT_CORPUS=N runs N seeded workloads per window mode (the closing note's larger corpus).
   const seeds = Array.from({ length: Number(process.env.CARDSIM_EXFAT_CORPUS ?? 12) }, (_, i) => i + 1);
 
-  it.each(configs)(
-    "%s: 12 seeded workloads on 4 KiB and 32 KiB clusters are clean and read back",
-    (_n, config) => {
-      const bases = [
-        mkfsExfatImage(dir, "a.img", 24 << 20, ["-c", "4K"]),
-        mkfsExfatImage(dir, "b.img", 48 << 20, ["-c", "32K"]),
-      ];
-      for (const seed of seeds) {
-        const { e, dev } = mount(bases[seed % 2], config);
-        const model = workload(e, seed);
-        e.unmount();
-        const fsck = fsckExfat(dir, dev.data);
-        expect(fsck.status, `seed ${seed}: ${fsck.output}`).toBe(0);
-        const again = mount(dev.data, config).e;
-        for (const [path, data] of model)
-          expect(sha256(readAll(again, path)), `seed ${seed} ${path}`).toBe(sha256(data));
-      }
+  const bases = [
+    mkfsExfatImage(dir, "a.img", 24 << 20, ["-c", "4K"]),
+    mkfsExfatImage(dir, "b.img", 48 << 20, ["-c", "32K"]),
+  ];
+  const cases = configs.flatMap(([name, config]) => seeds.map((seed) => [name, seed, config] as const));
+
+  it.each(cases)(
+    "%s, seed %i: a workload on 4 KiB / 32 KiB clusters is clean and reads back",
+    (_n, seed, config) => {
+      const { e, dev } = mount(bases[seed % 2], config);
+      const model = workload(e, seed);
+      e.unmount();
+      const fsck = fsckExfat(dir, dev.data, `w${seed}.img`);
+      expect(fsck.status, `seed ${seed}: ${fsck.output}`).toBe(0);
+      const again = mount(dev.data, config).e;
+      for (const [path, data] of model) expect(sha256(readAll(again, path)), path).toBe(sha256(data));
     },
   );
 
