@@ -37,7 +37,7 @@ rect.hl{stroke:#ffd400;stroke-width:2.5}
 .dmg{position:absolute;border:2px solid #d0006f;box-sizing:border-box;pointer-events:none}
 figure{margin:0}figcaption{font-size:12px;color:#555}
 .pill{padding:0 6px;border-radius:8px;color:#fff;font-size:12px}
-.m-intact{background:#59a14f}.m-previous{background:#76b7b2}.m-absent{background:#999}.m-detected{background:#f28e2b}.m-silent{background:#e15759}.m-unmountable{background:#6b2d8b}
+.m-intact{background:#59a14f}.m-previous{background:#76b7b2}.m-absent{background:#999}.m-detected{background:#f28e2b}.m-silent{background:#e15759}.m-unstable{background:#b6992d}.m-unmountable{background:#6b2d8b}
 .matrixwrap{max-height:640px;overflow:auto;display:inline-block;border:1px solid #ddd}
 table.matrix td,table.matrix th{padding:0;border:1px solid #fff;font-size:11px}table.matrix th{padding:0 4px;background:#f4f4f4;position:sticky;top:0}
 a.mc{display:block;width:48px;height:14px;text-align:center;color:#fff;text-decoration:none;font-size:10px;line-height:14px;cursor:pointer}

@@ -10,13 +10,16 @@ import { esc, num } from "./html.ts";
 import type { ReportData } from "./report-data.ts";
 
 /** Classes from best to worst. */
-export const CLASS_ORDER = ["intact", "previous", "detected", "silent", "unmountable"] as const;
+export const CLASS_ORDER = ["intact", "previous", "detected", "silent", "unstable", "unmountable"] as const;
 type Cls = (typeof CLASS_ORDER)[number];
+
+/** A cell's states by class (`unstable`: metastable sweeps only). */
+type Counts = SweepCounts & { unstable?: number };
 
 export interface MatrixCell {
   cut: number;
   policy: string;
-  counts: SweepCounts;
+  counts: Counts;
   worst: Cls;
   replayId?: string;
 }
@@ -38,11 +41,12 @@ export function matrixCells(result: ScenarioResult, data: ReportData | undefined
       };
       byKey.set(key, cell);
     }
-    for (const k of Object.keys(cell.counts) as (keyof SweepCounts)[]) cell.counts[k] += c.counts[k];
+    for (const k of Object.keys(c.counts) as (keyof Counts)[])
+      cell.counts[k] = (cell.counts[k] ?? 0) + (c.counts[k] ?? 0);
   }
   const replays = data?.cells ?? [];
   for (const cell of byKey.values()) {
-    cell.worst = [...CLASS_ORDER].reverse().find((k) => cell.counts[k] > 0) ?? "intact";
+    cell.worst = [...CLASS_ORDER].reverse().find((k) => (cell.counts[k] ?? 0) > 0) ?? "intact";
     const r = replays.find((x) => x.cut === cell.cut && x.policy === cell.policy && x.byClass[cell.worst]);
     if (r) cell.replayId = r.byClass[cell.worst];
   }
@@ -66,8 +70,8 @@ export function sweepMatrixHtml(result: ScenarioResult, data: ReportData | undef
     const tds = policies.map((p) => {
       const c = at.get(`${cut}\u0000${p}`);
       if (!c) return "<td></td>";
-      const share = c.counts.states ? c.counts[c.worst] / c.counts.states : 0;
-      const text = CLASS_ORDER.filter((k) => c.counts[k] > 0)
+      const share = c.counts.states ? (c.counts[c.worst] ?? 0) / c.counts.states : 0;
+      const text = CLASS_ORDER.filter((k) => (c.counts[k] ?? 0) > 0)
         .map((k) => `${k} ${c.counts[k]}`)
         .join(", ");
       const title = `cut ${cut}, ${p}: ${c.counts.states} states (${text})`;
@@ -79,7 +83,7 @@ export function sweepMatrixHtml(result: ScenarioResult, data: ReportData | undef
     return `<tr><th>${cut}</th>${tds.join("")}</tr>`;
   });
   const totals = CLASS_ORDER.map(
-    (k) => `<span class="lg"><i class="sw m-${k}"></i>${k} ${num(sweep[k])}</span>`,
+    (k) => `<span class="lg"><i class="sw m-${k}"></i>${k} ${num(sweep[k] ?? 0)}</span>`,
   ).join("");
   const earliest = Object.entries(sweep.earliest).map(
     ([cls, e]) =>
