@@ -59,7 +59,7 @@ faults:
 
   it("an exFAT card on js-fatfs (built without exFAT): begin() fails, every call is NOT_INITIALIZED", async () => {
     const r = await run(
-      HEAD.replace(" DEVICE", ", cardFilesystem: exfat") +
+      HEAD.replace(" DEVICE", ", cardFilesystem: exfat").replace("card: {", "engine: js-fatfs\ncard: {") +
         `steps:
   - boot
   - list_images

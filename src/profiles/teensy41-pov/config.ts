@@ -3,7 +3,11 @@
  * src/pov settles the defaults) and the card the poi finds in its slot.
  */
 import { z } from "zod";
+import type { FatDriverKind } from "../../fat/drivers.ts";
 import { DEFAULT_DISPLAY_BUFFER_BYTES } from "../../pov/index.ts";
+
+/** The FAT engine with SdFat's write order (its separate FAT cache: src/fat/ts-fatfs/config.ts). */
+export const TEENSY_FAT_ENGINE: FatDriverKind = "ts-fatfs-sdfat";
 
 /**
  * Firmware releases modelled. `1.0` is the seed's design (seed 002's `sd_storage` as documented): the

@@ -10,7 +10,7 @@ import { formatExfat } from "../../fat/exfat-mkfs.ts";
 import { formatWith, microPythonMkfsWith } from "../../fat/mkfs.ts";
 import { renderPov, type PovVariant } from "../../pov/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
-import { teensyDeviceSchema, type TeensyDeviceConfig } from "./config.ts";
+import { teensyDeviceSchema, TEENSY_FAT_ENGINE, type TeensyDeviceConfig } from "./config.ts";
 import { teensyReaderRules } from "./readers.ts";
 import { TEENSY_MOUNT_POINT, TeensySession } from "./session.ts";
 import { TEENSY_STEPS } from "./steps.ts";
@@ -53,6 +53,7 @@ export const teensy41PovProfile: DeviceProfile<TeensyDeviceConfig> = {
   steps: TEENSY_STEPS,
   pipelines: ["as-designed", "hardened"],
   mountPoint: TEENSY_MOUNT_POINT,
+  defaultEngine: TEENSY_FAT_ENGINE,
   readers: (_config, ctx) => teensyReaderRules(ctx.pipeline as PovVariant),
   provision,
   adjustFaultPlan,

@@ -18,7 +18,7 @@ import { InputError } from "../../input/index.ts";
 import type { LinkTimer } from "../../link/index.ts";
 import { SimulatedStack } from "../../stack/index.ts";
 import type { VirtualDeviceOptions } from "../profile.ts";
-import { teensyDeviceSchema, TEENSY_FIRMWARE_VERSIONS } from "./config.ts";
+import { teensyDeviceSchema, TEENSY_FAT_ENGINE, TEENSY_FIRMWARE_VERSIONS } from "./config.ts";
 import { TeensySession, TEENSY_MOUNT_POINT } from "./session.ts";
 
 /** Silence on the line after which a partial frame is truncated, ms. */
@@ -69,7 +69,7 @@ export async function runVirtualTeensy(options: RunVirtualTeensyOptions): Promis
   const plan = options.faults
     ? parseFaultPlanText(readFileSync(options.faults, "utf8"), options.faults)
     : parseFaultPlan({ version: 1, seed, faults: [] });
-  const fat = await loadFatDriver(new VirtualClock());
+  const fat = await loadFatDriver(new VirtualClock(), TEENSY_FAT_ENGINE);
   const device = teensyDeviceSchema.parse({ profile: "teensy41-pov", firmware });
   const stack = await SimulatedStack.create({
     card: image ? { ...tiny64mTestConfig, capacitySectors: image.length / 512 } : tiny64mTestConfig,
