@@ -133,7 +133,9 @@ export function parseBootSector(sector: Uint8Array, options: { identity?: boolea
     if (fatSz16 !== 0) bad(22, "BPB_FATSz16", fatSz16, "0 on FAT32");
     if (rootEntryCount !== 0) bad(17, "BPB_RootEntCnt", rootEntryCount, "0 on FAT32");
     rootCluster = u32(sector, 44);
-    if (rootCluster < 2 || rootCluster > clusterCount + 1)
+    // Without identity checks (the checker), a bad root cluster is a finding of the walk, not unusable
+    // geometry: FatFs still mounts such a volume (its root directory then fails).
+    if (identity && (rootCluster < 2 || rootCluster > clusterCount + 1))
       bad(44, "BPB_RootClus", rootCluster, `2..${clusterCount + 1}`);
     fsInfoSector = u16(sector, 48);
   } else if (rootEntryCount === 0) bad(17, "BPB_RootEntCnt", 0, "> 0 on FAT12/16");

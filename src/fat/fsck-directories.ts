@@ -215,21 +215,6 @@ export class DirectoryWalker {
       const entryOffset = offsetOf(o);
       const start = (L.fatType === 32 ? readU16(data, o + 20) << 16 : 0) | readU16(data, o + 26);
       const size = readU32(data, o + 28);
-      if ((attr & ATTR.VOLUME_ID) !== 0) {
-        // A label entry: fsck.fat checks its clusters like a file's. FatFs never opens an entry with
-        // the label bit, but lists one that has other bits too (ff.c dir_read vs dir_find).
-        if (isRoot && this.rootLabel === null)
-          this.rootLabel = { bytes: data.slice(o, o + 11), offset: entryOffset };
-        if ((attr & 0x3f & ~ATTR.ARCHIVE) !== ATTR.VOLUME_ID)
-          this.add({
-            kind: "bad-directory-entry",
-            message: `${dir.path || "/"}: entry '${shortName}' at byte ${entryOffset} has attributes 0x${attr.toString(16)} (volume label plus others): FatFs cannot open the file it lists`,
-            path: dir.path || "/",
-            offset: entryOffset + 11,
-          });
-        this.checkFile(`${dir.path}/${shortName} (volume label)`, start, size, entryOffset);
-        continue;
-      }
       const isDir = (attr & ATTR.DIRECTORY) !== 0;
       const slot = o / 32;
       const dotName = (n: 1 | 2): boolean =>
@@ -244,6 +229,21 @@ export class DirectoryWalker {
           offset: entryOffset,
         });
         if (first === 0x2e) continue;
+      }
+      if ((attr & ATTR.VOLUME_ID) !== 0 && !isDir) {
+        // A label entry: fsck.fat checks its clusters like a file's. FatFs never opens an entry with
+        // the label bit, but lists one that has other bits too (ff.c dir_read vs dir_find).
+        if (isRoot && this.rootLabel === null)
+          this.rootLabel = { bytes: data.slice(o, o + 11), offset: entryOffset };
+        if ((attr & 0x3f & ~ATTR.ARCHIVE) !== ATTR.VOLUME_ID)
+          this.add({
+            kind: "bad-directory-entry",
+            message: `${dir.path || "/"}: entry '${shortName}' at byte ${entryOffset} has attributes 0x${attr.toString(16)} (volume label plus others): FatFs cannot open the file it lists`,
+            path: dir.path || "/",
+            offset: entryOffset + 11,
+          });
+        this.checkFile(`${dir.path}/${shortName} (volume label)`, start, size, entryOffset);
+        continue;
       }
       if (first === 0x2e && (isRoot || slot < 2)) {
         const dotdot = data[o + 1] === 0x2e;
@@ -298,6 +298,13 @@ export class DirectoryWalker {
       seen.add(key);
       if (isDir) {
         this.directories++;
+        if ((attr & ATTR.VOLUME_ID) !== 0)
+          this.add({
+            kind: "bad-directory-entry",
+            message: `${path}: directory entry at byte ${entryOffset} also has the volume-label bit (attributes 0x${attr.toString(16)}): FatFs cannot open the directory it lists`,
+            path,
+            offset: entryOffset + 11,
+          });
         if (size !== 0)
           this.add({
             kind: "bad-directory-entry",
