@@ -52,6 +52,7 @@ ${BOARD_USAGE}  --cut-at N          also cut power at the board's write N, the s
   --json              print the comparison JSON (cardsim-compare/1)
   --out FILE          also write the comparison JSON to FILE
   --junit FILE        write a JUnit XML report
+  --report FILE.html  write the comparison as one self-contained HTML page (divergences first)
 `;
 
 /** Parsed board flags, for {@link boardFactory}. */
@@ -122,6 +123,7 @@ export async function compareMain(args: string[], envOverride: Partial<CliEnv> =
           json: { type: "boolean" },
           out: { type: "string" },
           junit: { type: "string" },
+          report: { type: "string" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -162,6 +164,10 @@ export async function compareMain(args: string[], envOverride: Partial<CliEnv> =
     const json = `${JSON.stringify(result, null, 2)}\n`;
     if (values.out !== undefined) writeOutput(env, values.out, json);
     if (values.junit !== undefined) writeOutput(env, values.junit, formatCompareJUnit([result]));
+    if (values.report !== undefined) {
+      const { renderCompareReport } = await import("../html-report/page.ts");
+      writeOutput(env, values.report, renderCompareReport([result]));
+    }
     env.stdout(values.json ? json : formatCompare(result));
     return compareExitCode(result);
   });

@@ -39,6 +39,7 @@ options:
   --results DIR       one result file per scenario, written as it finishes (default cardsim-night)
 ${BOARD_USAGE}  --json              print the night's summary JSON (cardsim-night/1)
   --junit FILE        write a JUnit XML report (one test case per scenario run)
+  --report FILE.html  the night as one self-contained HTML page (sim and board side by side)
 `;
 
 const isBoardFailure = (e: unknown): e is Error =>
@@ -73,6 +74,7 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
           results: { type: "string" },
           json: { type: "boolean" },
           junit: { type: "string" },
+          report: { type: "string" },
           help: { type: "boolean", short: "h" },
         },
       });
@@ -191,6 +193,10 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
     writeOutput(env, join(resultsDir, "summary.json"), json);
     if (values.junit !== undefined)
       writeOutput(env, values.junit, formatCompareJUnit(results, "cardsim.night"));
+    if (values.report !== undefined) {
+      const { renderCompareReport } = await import("../html-report/page.ts");
+      writeOutput(env, values.report, renderCompareReport(results));
+    }
     env.stdout(values.json ? json : formatNight(summary));
     const c = summary.counts;
     return c.differ + c.lost + c.flaky === 0 ? 0 : 1;

@@ -5,6 +5,7 @@
  * one where the virtual board's card gets a write error the simulator's does not, reported as the
  * exact step, error text, log line and first diverging write with its sector's role.
  */
+import { renderCompareReport } from "../../sim/html-report/page.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -179,6 +180,8 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim compare against the virt
       "c.json",
       "--junit",
       "c.xml",
+      "--report",
+      "c.html",
     ]);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
@@ -197,6 +200,8 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim compare against the virt
       { encoding: "utf8" },
     );
     expect(junit.trim()).toBe("1 0 clean-run");
+    // --report is the page `cardsim report c.json` renders (its content is tested in a browser there).
+    expect(readFileSync(join(dir, "c.html"), "utf8")).toBe(renderCompareReport([c]));
   }, 180_000);
 
   it("a card write error on the board only: exit 1 with the exact step, text, log line and write", async () => {

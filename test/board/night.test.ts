@@ -6,6 +6,7 @@
  * and the next scenario agrees; scenarios a board cannot run are refused with the reason; the summary
  * and JUnit (read back by Python's XML parser) say the same. Plus the summary on its own.
  */
+import { renderCompareReport } from "../../sim/html-report/page.ts";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -130,7 +131,7 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim night against the virtua
     const first = sha(join(dir, "r1", "clean-run.json"));
     expect(existsSync(join(dir, "r1", "summary.json"))).toBe(false);
 
-    const r = await night([...args, "--junit", "r1.xml"]);
+    const r = await night([...args, "--junit", "r1.xml", "--report", "r1.html"]);
     expect(r.err).toContain("resumed, 1 result(s) read back");
     expect(r.err).toContain("[2/2] key-mismatch: AGREE");
     expect(r.err).not.toContain("clean-run: ");
@@ -150,6 +151,9 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim night against the virtua
       { encoding: "utf8" },
     );
     expect(junit.trim()).toBe("2 0 clean-run,key-mismatch");
+    // The night's page holds both scenarios, the resumed one included.
+    const page = readFileSync(join(dir, "r1.html"), "utf8");
+    expect(page).toBe(renderCompareReport([result("r1", "clean-run"), result("r1", "key-mismatch")]));
   }, 300_000);
 
   it("a board that stops answering mid-night: that scenario lost, power cycled, the night goes on", async () => {
