@@ -139,7 +139,11 @@ const sweepSchema = z.strictObject({
    */
   metastable: z
     .strictObject({
-      granularityBytes: z.int().min(1).max(LIMITS.tornBytes + 1).default(512),
+      granularityBytes: z
+        .int()
+        .min(1)
+        .max(LIMITS.tornBytes + 1)
+        .default(512),
       newProbability: z.number().min(0).max(1).default(0.5),
       retryReads: z.int().min(1).max(16).default(1),
     })

@@ -84,7 +84,8 @@ export class Volume {
   ) {
     this.ss = disk.sectorSize;
     this.win = new Uint8Array(this.ss);
-    this.fatCache = window === "sdfat" ? { buf: new Uint8Array(this.ss), sect: NO_SECTOR, dirty: false } : null;
+    this.fatCache =
+      window === "sdfat" ? { buf: new Uint8Array(this.ss), sect: NO_SECTOR, dirty: false } : null;
   }
 
   // ------------------------------------------------------------ window (ff.c sync_window/move_window)
