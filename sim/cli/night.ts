@@ -119,6 +119,9 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
     let resumed = 0;
     const total = names.length * repeats;
     let done = 0;
+    // Progress: every finished scenario's line carries the night's ETA from the runs so far.
+    const nightStart = env.nowMillis();
+    let ran = 0;
     for (const name of names)
       for (let r = 1; r <= repeats; r++) {
         done++;
@@ -179,9 +182,12 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
         }
         writeOutput(env, file, `${JSON.stringify(result, null, 2)}\n`);
         results.push(result);
+        ran++;
+        const perRun = (env.nowMillis() - nightStart) / ran;
+        const eta = done < total ? `, night ETA ${formatDuration(perRun * (total - done))}` : "";
         env.stderr(
           `cardsim night [${done}/${total}] ${name}${repeats > 1 ? ` #${r}` : ""}: ${result.verdict.toUpperCase()}` +
-            ` (${((env.nowMillis() - t0) / 1000).toFixed(1)} s)\n`,
+            ` (${((env.nowMillis() - t0) / 1000).toFixed(1)} s${eta})\n`,
         );
       }
     if (resumed)
@@ -201,6 +207,12 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
     const c = summary.counts;
     return c.differ + c.lost + c.flaky === 0 ? 0 : 1;
   });
+}
+
+/** `95 s` or `12 min` for a progress line. */
+function formatDuration(millis: number): string {
+  const s = Math.round(millis / 1000);
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
 }
 
 /** Runs `--power-cycle CMD` after a board stopped answering (the next scenario reopens the port). */

@@ -183,6 +183,9 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim night against the virtua
     expect(r.err).toContain(`the board stopped answering: kill -CONT ${board.pid}`);
     // After the power switch the night went on.
     expect(result("r2", "power-cut-before-close").verdict).toBe("agree");
+    // Each finished scenario's progress line carries the night's ETA until the last one.
+    expect(r.err).toMatch(/\[1\/4\] clean-run: AGREE \([\d.]+ s, night ETA \d+ (s|min)\)/);
+    expect(r.err).toMatch(/\[4\/4\] power-cut-before-close: AGREE \([\d.]+ s\)\n/);
     const summary = JSON.parse(readFileSync(join(dir, "r2", "summary.json"), "utf8")) as NightSummary;
     expect(summary.scenarios.map((s) => [s.scenario, s.verdict])).toEqual([
       ["key-mismatch", "lost"],
