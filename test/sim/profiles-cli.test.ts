@@ -71,7 +71,7 @@ describe("bad device input through the CLI", () => {
     );
     expect(r.code).toBe(2);
     expect(r.err).toContain(
-      'st.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g; got string "huge"',
+      'st.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g, sdxc-64g, sdxc-128g; got string "huge"',
     );
     expect(r.err).toMatch(
       /st\.yaml:7:5: steps\[1\]\.op: unknown step 'log_rows'; expected one of boot, capture, .* \(the steps of profile openmv-rt1062\)/,

@@ -73,7 +73,7 @@ expect:
     ]);
     const preset = errorsOf(`${HEAD}card: { preset: sdxc-1t }\nsteps:\n  - boot\n`);
     expect(preset).toEqual([
-      'scenarios/x.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g; got string "sdxc-1t"',
+      'scenarios/x.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g, sdxc-64g, sdxc-128g; got string "sdxc-1t"',
     ]);
     const pipeline = errorsOf(`${HEAD}pipeline: fast\nsteps:\n  - boot\n`);
     expect(pipeline).toEqual([
@@ -105,7 +105,7 @@ steps:
   - mkdir
 `);
     expect(lines).toEqual([
-      'scenarios/x.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g; got string "big"',
+      'scenarios/x.yaml:4:17: card.preset: expected one of test-64m, sdhc-32g, sdxc-64g, sdxc-128g; got string "big"',
       'scenarios/x.yaml:5:11: pipeline: expected one of as-reported, hardened; got string "fast"',
       "scenarios/x.yaml:7:35: steps[0].save.quality: expected value <= 100; got number 300",
       "scenarios/x.yaml:8:43: steps[1].write.bytes: expected exactly one of data, bytes, hex, got data and bytes",
