@@ -1,6 +1,7 @@
 /**
  * `cardsim` command line: dispatches to the sub-commands. Exit codes everywhere: 0 success,
- * 1 expectation/golden mismatch or fsck findings, 2 unusable input.
+ * 1 expectation/golden mismatch or fsck findings, 2 unusable input, 3 a bug in cardsim, 4 the board
+ * or its serial link failed.
  */
 const USAGE = `usage: cardsim <command> [options]
 
@@ -12,7 +13,7 @@ commands:
   night --port P            the catalogue compared on the simulator and a board; resumable
   report RESULT.json        a saved result as a self-contained HTML report
   shrink NAME --replay ID   the smallest scenario that still shows a crash state (--class silent)
-  image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, rm, fsck
+  image <sub> IMG ...       card-image tools: mkfs, ls, cat, put, mkdir, rm, fsck
   profiles                  the device profiles and their steps
   trace diff A B            compare two cardsim-trace/1 block logs
   virtual-board [options]   the WebAssembly MicroPython as an OpenMV board behind a pty
