@@ -8,17 +8,7 @@
  * get_fat uses R0.14's test for "an object with a valid data length" so a root directory longer than
  * one cluster can be walked. FatFs never sets VolumeDirty (spec §3.1.13.2) and neither does this engine.
  */
-import type { BlockDevice } from "../../block/block-device.ts";
-import {
-  FatError,
-  FRESULT,
-  type FatEngine,
-  type FatEntryInfo,
-  type FatFile,
-  type FatOpenFlags,
-  type FatVolumeInfo,
-} from "../fat-engine.ts";
-import { STA } from "./disk.ts";
+import { FatError, FRESULT, type FatEngine, type FatEntryInfo, type FatVolumeInfo } from "../fat-engine.ts";
 import { AM } from "./directory.ts";
 import { ExfatObject, exfatCreateChain, exfatRemoveChain } from "./exfat-chain.ts";
 import {
@@ -40,68 +30,16 @@ import { exfatAllocation } from "./exfat-file.ts";
 import { XDIR, st64 } from "./exfat-format.ts";
 import { FA, FileObject } from "./file.ts";
 import { NS, NSFLAG } from "./names.ts";
-import { DISPOSITION, TsFatfsFile } from "./ts-fatfs-engine.ts";
+import { VolumeEngine } from "./engine-base.ts";
 import { CLUSTER_DISK_ERROR, ld16, st16, st32, type Volume } from "./volume.ts";
 
 /** A mounted exFAT volume of a TsFatfsDriver. */
-export class ExfatEngine implements FatEngine {
-  private mounted = true;
-  private readonly openFiles = new Set<TsFatfsFile>();
+export class ExfatEngine extends VolumeEngine implements FatEngine {
   /** FatFs fs->dirbuf: the entry set being read or built. */
   private readonly set = newEntrySetBuffer();
 
-  constructor(
-    /** The volume state (window, geometry, hints). Exposed for tests and diagnostics. */
-    readonly volume: Volume,
-  ) {}
-
-  get isMounted(): boolean {
-    return this.mounted;
-  }
-
-  get openFileCount(): number {
-    return this.openFiles.size;
-  }
-
-  get device(): BlockDevice {
-    return this.volume.disk.device;
-  }
-
-  get lastDeviceErrno(): number {
-    return this.volume.disk.lastErrno;
-  }
-
-  clearDeviceErrno(): void {
-    this.volume.disk.lastErrno = 0;
-  }
-
-  private enter(op: string, path: string | undefined, mode: number): Volume {
-    if (!this.mounted) throw new FatError(FRESULT.FR_INVALID_DRIVE, "volume unmounted");
-    const vol = this.volume;
-    if (mode & ~FA.READ && vol.disk.status() & STA.PROTECT)
-      throw new FatError(FRESULT.FR_WRITE_PROTECTED, op, path);
-    return vol;
-  }
-
-  private check(res: number, op: string, path?: string): void {
-    if (res !== FRESULT.FR_OK) throw new FatError(res, op, path);
-  }
-
-  open(path: string, flags: FatOpenFlags): FatFile {
-    let mode = DISPOSITION[flags.disposition];
-    if (flags.read) mode |= FA.READ;
-    if (flags.write) mode |= FA.WRITE;
-    const vol = this.enter("open", path, mode);
-    const fp = new FileObject(vol);
-    const res = this.openObject(vol, fp, path, mode);
-    this.check(res, "open", path);
-    const file = new TsFatfsFile(fp, path, () => this.openFiles.delete(file));
-    this.openFiles.add(file);
-    return file;
-  }
-
   /** f_open on exFAT. */
-  private openObject(vol: Volume, fp: FileObject, path: string, mode: number): number {
+  protected openObject(vol: Volume, fp: FileObject, path: string, mode: number): number {
     const set = this.set;
     const obj = new ExfatObject();
     fp.alloc = exfatAllocation(vol, fp, obj, set);
