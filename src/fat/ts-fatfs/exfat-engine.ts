@@ -86,27 +86,8 @@ export class ExfatEngine extends VolumeEngine implements FatEngine {
     fp.err = 0;
     fp.sect = 0;
     fp.fptr = 0;
-    if (mode & FA.SEEKEND && fp.objsize > 0) {
-      fp.fptr = fp.objsize;
-      const bcs = vol.csize * vol.ss;
-      let clst = fp.sclust;
-      let ofs = fp.objsize;
-      for (; res === FRESULT.FR_OK && ofs > bcs; ofs -= bcs) {
-        clst = fp.alloc.next(clst);
-        if (clst <= 1) res = FRESULT.FR_INT_ERR;
-        if (clst === CLUSTER_DISK_ERROR) res = FRESULT.FR_DISK_ERR;
-      }
-      fp.clust = clst;
-      if (res === FRESULT.FR_OK && ofs % vol.ss) {
-        const sc = vol.clusterSector(clst);
-        if (sc === 0) {
-          res = FRESULT.FR_INT_ERR;
-        } else {
-          fp.sect = sc + Math.floor(ofs / vol.ss);
-          if (fp.buf && vol.disk.read(fp.sect, fp.buf) !== 0) res = FRESULT.FR_DISK_ERR;
-        }
-      }
-    }
+    // FA_OPEN_APPEND: the position at the end (the chain followed, the last partial sector loaded).
+    if (res === FRESULT.FR_OK && mode & FA.SEEKEND && fp.objsize > 0) res = fp.seekEndAtOpen();
     return res;
   }
 

@@ -272,6 +272,35 @@ export class FileObject {
     return [FRESULT.FR_OK, done];
   }
 
+  /**
+   * f_open's FA_OPEN_APPEND part: the position at the end, the chain followed to the cluster holding
+   * it, and (per-file buffer) that partial sector loaded.
+   */
+  seekEndAtOpen(): number {
+    const vol = this.vol;
+    let res: number = FRESULT.FR_OK;
+    this.fptr = this.objsize;
+    const bcs = vol.csize * vol.ss;
+    let clst = this.sclust;
+    let ofs = this.objsize;
+    for (; res === FRESULT.FR_OK && ofs > bcs; ofs -= bcs) {
+      clst = this.alloc.next(clst);
+      if (clst <= 1) res = FRESULT.FR_INT_ERR;
+      if (clst === CLUSTER_DISK_ERROR) res = FRESULT.FR_DISK_ERR;
+    }
+    this.clust = clst;
+    if (res === FRESULT.FR_OK && ofs % vol.ss) {
+      const sc = vol.clusterSector(clst);
+      if (sc === 0) {
+        res = FRESULT.FR_INT_ERR;
+      } else {
+        this.sect = sc + Math.floor(ofs / vol.ss);
+        if (this.buf && vol.disk.read(this.sect, this.buf) !== 0) res = FRESULT.FR_DISK_ERR;
+      }
+    }
+    return res;
+  }
+
   /** f_lseek to `ofs`; beyond the end a writable file is extended (clusters allocated, size set). */
   seek(ofs: number): number {
     if (this.err) return this.err;
