@@ -90,6 +90,16 @@ class StorageFailure extends Error {
   }
 }
 
+/**
+ * The name `<base><extension>` the firmware stores `filename` under; a name that breaks the rules
+ * fails the call with SD_ERROR_INVALID_FILENAME (the one place of that rule).
+ */
+function storedNameOf(filename: string, extension: ".pov" | ".pat"): string {
+  const base = baseNameOf(filename, extension);
+  if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
+  return `${base}${extension}`;
+}
+
 export class SDStorageManager {
   private mounted = false;
   private lastError: SDErrorCode = SDError.SD_OK;
@@ -325,15 +335,13 @@ export class SDStorageManager {
       `saveImage ${filename}`,
       () => {
         this.ready();
-        const base = baseNameOf(filename, ".pov");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
+        const name = storedNameOf(filename, ".pov");
         const dataSize = width * height * 3;
         if (
           !(width >= 1 && width <= 0xffff && height >= 1 && height <= 0xffff) ||
           imageData.length < dataSize
         )
           throw new StorageFailure(SDError.SD_ERROR_INVALID_FORMAT, `${width}x${height}`);
-        const name = `${base}.pov`;
         this.ensureDir(this.config.imageDir);
         this.checkRoom(this.config.imageDir, ".pov", name);
         const file = encodePov(
@@ -416,9 +424,7 @@ export class SDStorageManager {
       `loadImage ${filename}`,
       () => {
         this.ready();
-        const base = baseNameOf(filename, ".pov");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
-        const name = `${base}.pov`;
+        const name = storedNameOf(filename, ".pov");
         const key = name.toLowerCase();
         let img = this.cache.get(key);
         const limit = Math.min(maxBufferSize, buffer.length);
@@ -446,9 +452,7 @@ export class SDStorageManager {
       `deleteImage ${filename}`,
       () => {
         this.ready();
-        const base = baseNameOf(filename, ".pov");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
-        const name = `${base}.pov`;
+        const name = storedNameOf(filename, ".pov");
         this.cache.delete(name.toLowerCase());
         try {
           this.deps.vfs.remove(this.path(this.config.imageDir, name));
@@ -468,10 +472,9 @@ export class SDStorageManager {
       `imageExists ${filename}`,
       () => {
         this.ready();
-        const base = baseNameOf(filename, ".pov");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
+        const name = storedNameOf(filename, ".pov");
         try {
-          return this.exists(this.path(this.config.imageDir, `${base}.pov`));
+          return this.exists(this.path(this.config.imageDir, name));
         } catch (e) {
           throw this.deviceFailure(e, SDError.SD_ERROR_FILE_READ_FAILED);
         }
@@ -500,9 +503,8 @@ export class SDStorageManager {
       `getImageInfo ${filename}`,
       () => {
         this.ready();
-        const base = baseNameOf(filename, ".pov");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
-        const path = this.path(this.config.imageDir, `${base}.pov`);
+        const name = storedNameOf(filename, ".pov");
+        const path = this.path(this.config.imageDir, name);
         let size: number;
         let head: Uint8Array;
         try {
@@ -514,7 +516,7 @@ export class SDStorageManager {
         }
         try {
           const h = decodePovHeader(head, {
-            file: `${base}.pov`,
+            file: name,
             variant: this.config.variant,
             fileLength: size,
           });
@@ -561,15 +563,13 @@ export class SDStorageManager {
       `savePatternPreset ${name}`,
       () => {
         this.ready();
-        const base = baseNameOf(name, ".pat");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
+        const file = storedNameOf(name, ".pat");
         let bytes: Uint8Array;
         try {
           bytes = encodePat(patterns);
         } catch (e) {
           throw new StorageFailure(SDError.SD_ERROR_INVALID_FORMAT, (e as Error).message);
         }
-        const file = `${base}.pat`;
         this.ensureDir(this.config.patternDir);
         this.checkRoom(this.config.patternDir, ".pat", file);
         this.writeFile(this.config.patternDir, file, bytes, [bytes.length]);
@@ -586,19 +586,16 @@ export class SDStorageManager {
       `loadPatternPreset ${name}`,
       () => {
         this.ready();
-        const base = baseNameOf(name, ".pat");
-        if (base === null) throw new StorageFailure(SDError.SD_ERROR_INVALID_FILENAME, "");
+        const file = storedNameOf(name, ".pat");
         let bytes: Uint8Array;
         try {
-          bytes = this.deps.vfs
-            .open(this.path(this.config.patternDir, `${base}.pat`), "rb")
-            .with((f) => f.read());
+          bytes = this.deps.vfs.open(this.path(this.config.patternDir, file), "rb").with((f) => f.read());
         } catch (e) {
           if (isOSError(e, MP_ERRNO.ENOENT)) throw new StorageFailure(SDError.SD_ERROR_FILE_NOT_FOUND, "");
           throw this.deviceFailure(e, SDError.SD_ERROR_FILE_READ_FAILED);
         }
         try {
-          return { error: SDError.SD_OK, patterns: decodePat(bytes, { file: `${base}.pat` }) };
+          return { error: SDError.SD_OK, patterns: decodePat(bytes, { file }) };
         } catch (e) {
           if (e instanceof PovFormatError)
             throw new StorageFailure(SDError.SD_ERROR_INVALID_FORMAT, e.message);

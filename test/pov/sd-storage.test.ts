@@ -103,6 +103,30 @@ describe("SDStorageManager", () => {
     ).toBe("SD_ERROR_INVALID_FILENAME");
   });
 
+  it("every call that takes a name refuses a bad one with SD_ERROR_INVALID_FILENAME, a good one is not refused", () => {
+    const { sd } = fresh();
+    sd.begin();
+    expect(sd.saveImage("ok", px(2, 1), 2, 1)).toBe(SDError.SD_OK);
+    const pattern = { active: true, type: 0, color1: [0, 0, 0], color2: [0, 0, 0], speed: 1 } as const;
+    expect(sd.savePatternPreset("ok", [pattern])).toBe(SDError.SD_OK);
+    const calls: Record<string, (n: string) => number> = {
+      loadImage: (n) => sd.loadImage(n, new Uint8Array(64), 64).error,
+      deleteImage: (n) => sd.deleteImage(n),
+      imageExists: (n) => (sd.imageExists(n), sd.getLastError()),
+      getImageInfo: (n) => sd.getImageInfo(n).error,
+      loadPatternPreset: (n) => sd.loadPatternPreset(n).error,
+    };
+    for (const [call, f] of Object.entries(calls)) {
+      for (const bad of ["a b", "../x", "x.jpg", "x".repeat(60)])
+        expect(name(f(bad)), `${call}(${bad})`).toBe("SD_ERROR_INVALID_FILENAME");
+      // "OK.POV" and "ok" name the same file: the extension is matched without case, the base kept.
+      expect(name(f(call === "loadPatternPreset" ? "ok.PAT" : "OK.POV")), call).not.toBe(
+        "SD_ERROR_INVALID_FILENAME",
+      );
+    }
+    expect(sd.imageExists("ok.pov")).toBe(false); // deleteImage above removed it
+  });
+
   it("the 10-file limit: an 11th new name is SD_ERROR_DISK_FULL, overwriting is allowed", () => {
     const { sd, log } = fresh();
     sd.begin();
