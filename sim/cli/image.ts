@@ -8,7 +8,8 @@
  *   mkdir IMG PATH [-p]
  *   rm   IMG PATH
  *   fsck IMG [--json]            (exit 0 clean, 1 findings, 2 unusable input)
- *   every command takes [--partition N] (MBR partition 1..4; default: whole image or first FAT partition)
+ *   every command takes [--partition N] (MBR partition 1..4 or GPT entry 1..128; default: the whole
+ *   image, or the first FAT partition of its MBR, or the first Microsoft basic data partition of its GPT)
  *
  * ls, cat and fsck open the image read-only. put, mkdir and rm work on a copy-on-write overlay; only
  * when the whole operation succeeded are the changed sectors written into a temporary copy of the image
@@ -80,7 +81,8 @@ const USAGE = `usage: cardsim image <command> IMG ...
   mkdir IMG PATH [-p]                                             make a directory (-p: and its parents)
   rm   IMG PATH                                                   delete a file or an empty directory
   fsck IMG [--json]                                               check (exit 0 clean, 1 findings, 2 unusable)
-options for all: --partition N   use MBR partition N (1..4)
+options for all: --partition N   use MBR partition N (1..4) or GPT partition N (1..128)
+                 (default: the whole image, else the first FAT/exFAT partition of its MBR or GPT)
 `;
 
 /** Bad command-line or image input: printed as one line, exit code 2. */
@@ -157,7 +159,7 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-function intFlag(p: Parsed, name: "fat" | "fats" | "partition", allowed: number[]): number | undefined {
+function intFlag(p: Parsed, name: "fat" | "fats", allowed: number[]): number | undefined {
   const v = p.values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -165,8 +167,14 @@ function intFlag(p: Parsed, name: "fat" | "fats" | "partition", allowed: number[
   return n;
 }
 
+/** GPT entry numbers go to 128 (the array every tool writes); locateFatVolume refuses > 4 on an MBR. */
 function partitionFlag(p: Parsed): number | undefined {
-  return intFlag(p, "partition", [1, 2, 3, 4]);
+  const v = p.values.partition;
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 128)
+    throw new UsageError(`--partition '${v}': expected 1..4 (MBR) or 1..128 (GPT)`);
+  return n;
 }
 
 function normPath(path: string): string {
@@ -300,6 +308,7 @@ function mountVolume(
   partition: number | undefined,
   readOnly: boolean,
   exfatRt: FatDriver,
+  warn: (text: string) => void,
 ): Volume {
   let located;
   try {
@@ -308,6 +317,7 @@ function mountVolume(
     if (e instanceof PartitionError) throw new UsageError(e.message);
     throw e;
   }
+  for (const w of located.warnings) warn(`warning: ${w}\n`);
   const label = located.partition ? ` (partition ${located.partition.number})` : "";
   try {
     // exFAT (an SDXC card's dump): our engine; js-fatfs is built without exFAT.
@@ -401,6 +411,7 @@ async function withVolume<T>(
   p: Parsed,
   img: string,
   writable: boolean,
+  io: ImageCliIo,
   body: (v: Volume) => T | Promise<T>,
 ): Promise<T> {
   // The image itself is only ever opened read-only: put, mkdir and rm change a copy-on-write
@@ -411,7 +422,7 @@ async function withVolume<T>(
   try {
     const rt = await loadFatDriver(clockFor(p));
     const exfatRt = await loadFatDriver(rt.clock, "ts-fatfs");
-    const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable, exfatRt);
+    const vol = mountVolume(rt, img, overlay ?? file, partitionFlag(p), !writable, exfatRt, io.stderr);
     try {
       result = await body(vol);
     } finally {
@@ -428,7 +439,7 @@ async function cmdLs(p: Parsed, io: ImageCliIo): Promise<number> {
   const [img, path = "/", extra] = p.positional;
   if (!img || extra !== undefined) throw new UsageError("ls takes an image and an optional path");
   const long = p.values.l === true;
-  const lines = await withVolume(p, img, false, ({ engine }) => {
+  const lines = await withVolume(p, img, false, io, ({ engine }) => {
     const target = normPath(path);
     const st = wrapFat(img, target, () => engine.stat(target));
     if (!st.isDirectory && namesDirectory(path)) throw notADirectory(img, target);
@@ -451,7 +462,7 @@ function wrapFat<T>(img: string, path: string, f: () => T): T {
 async function cmdCat(p: Parsed, io: ImageCliIo): Promise<number> {
   const [img, path, extra] = p.positional;
   if (!img || !path || extra !== undefined) throw new UsageError("cat takes an image and a path");
-  const data = await withVolume(p, img, false, ({ engine }) => {
+  const data = await withVolume(p, img, false, io, ({ engine }) => {
     const target = normPath(path);
     const st = wrapFat(img, target, () => engine.stat(target));
     if (st.isDirectory) throw new UsageError(`${img}:${target}: is a directory`);
@@ -482,7 +493,7 @@ async function cmdPut(p: Parsed, io: ImageCliIo): Promise<number> {
   } catch (e) {
     throw new UsageError(`${host}: cannot read host file: ${(e as Error).message}`);
   }
-  await withVolume(p, img, true, ({ engine }) => {
+  await withVolume(p, img, true, io, ({ engine }) => {
     const target = normPath(path);
     let dest = target;
     let existing: FatEntryInfo | undefined;
@@ -514,10 +525,10 @@ async function cmdPut(p: Parsed, io: ImageCliIo): Promise<number> {
   return 0;
 }
 
-async function cmdRm(p: Parsed): Promise<number> {
+async function cmdRm(p: Parsed, io: ImageCliIo): Promise<number> {
   const [img, path, extra] = p.positional;
   if (!img || !path || extra !== undefined) throw new UsageError("rm takes an image and a path");
-  await withVolume(p, img, true, ({ engine }) => {
+  await withVolume(p, img, true, io, ({ engine }) => {
     const target = normPath(path);
     if (target === "/") throw new UsageError(`${img}:/: cannot remove the root directory`);
     if (namesDirectory(path) && !wrapFat(img, target, () => engine.stat(target)).isDirectory)
@@ -527,11 +538,11 @@ async function cmdRm(p: Parsed): Promise<number> {
   return 0;
 }
 
-async function cmdMkdir(p: Parsed): Promise<number> {
+async function cmdMkdir(p: Parsed, io: ImageCliIo): Promise<number> {
   const [img, path, extra] = p.positional;
   if (!img || !path || extra !== undefined) throw new UsageError("mkdir takes an image and a path");
   const parents = p.values.p === true;
-  await withVolume(p, img, true, ({ engine }) => {
+  await withVolume(p, img, true, io, ({ engine }) => {
     const target = normPath(path);
     if (target === "/") {
       if (parents) return;
@@ -568,7 +579,9 @@ async function cmdFsck(p: Parsed, io: ImageCliIo): Promise<number> {
   try {
     let volume: BlockDevice = file;
     try {
-      volume = locateFatVolume(file, partitionFlag(p), img).device;
+      const located = locateFatVolume(file, partitionFlag(p), img);
+      for (const w of located.warnings) io.stderr(`warning: ${w}\n`);
+      volume = located.device;
     } catch (e) {
       if (e instanceof PartitionError) throw new UsageError(e.message);
       throw e;
@@ -619,9 +632,9 @@ export async function imageMain(args: string[], io: ImageCliIo = processIo): Pro
       case "put":
         return await cmdPut(p, io);
       case "rm":
-        return await cmdRm(p);
+        return await cmdRm(p, io);
       case "mkdir":
-        return await cmdMkdir(p);
+        return await cmdMkdir(p, io);
       case "fsck":
         return await cmdFsck(p, io);
       default:

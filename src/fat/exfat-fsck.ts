@@ -19,6 +19,7 @@
  */
 import { blockCountOf, blockSizeOf, OffsetBlockDevice, type BlockDevice } from "../block/index.ts";
 import type { FsckFinding, FsckOptions, FsckResult } from "./fsck-findings.ts";
+import { GptError, isProtectiveMbr, MICROSOFT_BASIC_DATA_GUID, readGpt } from "./gpt.ts";
 import {
   ENTRY,
   ENTRY_BYTES,
@@ -47,12 +48,31 @@ function isExfatBootAt(device: BlockDevice, lba: number): boolean {
 
 /**
  * The exFAT volume on `device`: the device itself when sector 0 is an exFAT boot sector, else the first
- * MBR partition of type 0x07 that starts with one (an SDXC card as it ships); null when there is none.
+ * MBR partition of type 0x07 that starts with one (an SDXC card as it ships), or the first Microsoft
+ * basic data GPT partition that does (a card formatted by macOS); null when there is none or the GPT
+ * has no valid header.
  */
 export function exfatVolumeOf(device: BlockDevice): BlockDevice | null {
   if (isExfatBootAt(device, 0)) return device;
   const mbr = new Uint8Array(blockSizeOf(device));
   if (device.readblocks(0, mbr) !== 0 || mbr[510] !== 0x55 || mbr[511] !== 0xaa) return null;
+  if (isProtectiveMbr(mbr)) {
+    try {
+      const p = readGpt(device).partitions.find(
+        (e) => e.typeGuid === MICROSOFT_BASIC_DATA_GUID && isExfatBootAt(device, e.startSector),
+      );
+      return p
+        ? new OffsetBlockDevice(
+            device,
+            p.startSector,
+            Math.min(p.sectorCount, blockCountOf(device) - p.startSector),
+          )
+        : null;
+    } catch (e) {
+      if (e instanceof GptError) return null;
+      throw e;
+    }
+  }
   for (let i = 0; i < 4; i++) {
     const o = 446 + 16 * i;
     const start = u32(mbr, o + 8);

@@ -1,14 +1,25 @@
 /**
- * MBR partition tables on SD-card images. A card formatted by a PC or by the SD Association's
+ * MBR and GPT partition tables on SD-card images. A card formatted by a PC or by the SD Association's
  * formatter has an MBR at sector 0 and the FAT volume in partition 1; a card formatted by
  * MicroPython's `VfsFat.mkfs` or `mkfs.fat -C` has the FAT boot sector (VBR) at sector 0 (FM_SFD).
  *
  * Telling them apart follows FatFs ff.c `check_fs`/`find_volume` and the MBR layout: both end in
  * 55 AA at byte 510; a VBR has a jump (EB xx / E9 xx xx) and a BPB with BPB_BytsPerSec 512..4096,
- * an MBR has four 16-byte entries at byte 446 (boot flag 0x00 or 0x80).
+ * an MBR has four 16-byte entries at byte 446 (boot flag 0x00 or 0x80). A protective MBR (an entry of
+ * type 0xEE) means a GUID partition table (gpt.ts): the volume is then the first Microsoft basic data
+ * partition that starts with a FAT or exFAT boot sector.
  */
 import { blockCountOf, blockSizeOf, OffsetBlockDevice, type BlockDevice } from "../block/index.ts";
 import { parseBootSector, readU16, readU32 } from "./fat-layout.ts";
+import {
+  describeGptProblem,
+  GptError,
+  isProtectiveMbr,
+  MICROSOFT_BASIC_DATA_GUID,
+  readGpt,
+  type GptPartition,
+  type GptTable,
+} from "./gpt.ts";
 
 /** MBR partition types that hold a FAT volume. */
 export const FAT_PARTITION_TYPES: ReadonlySet<number> = new Set([0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e]);
@@ -85,13 +96,71 @@ export function parseMbr(sector: Uint8Array): MbrPartition[] | null {
 export interface VolumeLocation {
   /** The device to mount (the whole device, or a window on one partition). */
   device: BlockDevice;
+  /** The partition table the volume was found through. */
+  scheme: "none" | "mbr" | "gpt";
   /** The partition used, or null when the volume starts at sector 0 (no partition table). */
-  partition: MbrPartition | null;
+  partition: MbrPartition | GptPartition | null;
+  /** Things a user should know that did not stop the mount (a damaged primary GPT, the backup used). */
+  warnings: string[];
+}
+
+/** True when sector `lba` of `device` starts a FAT (VBR with a valid BPB) or an exFAT boot sector. */
+function isFatOrExfatAt(device: BlockDevice, lba: number, ss: number): boolean {
+  if (isExfatAt(device, lba, ss)) return true;
+  const s = new Uint8Array(ss);
+  return device.readblocks(lba, s) === 0 && looksLikeVbr(s) && parseBootSector(s).ok;
 }
 
 /**
- * Finds the FAT volume on `device`: partition `partitionNumber` (1..4) when given, else the whole
- * device when sector 0 is a VBR, else the first MBR partition with a FAT type. Throws
+ * The volume behind a protective MBR: GPT partition `partitionNumber` (1-based entry index) when
+ * given, else the first Microsoft basic data partition that starts with a FAT or exFAT boot sector.
+ */
+function locateInGpt(device: BlockDevice, partitionNumber: number | undefined, name: string): VolumeLocation {
+  let table: GptTable;
+  try {
+    table = readGpt(device, name);
+  } catch (e) {
+    if (e instanceof GptError) throw new PartitionError(e.message);
+    throw e;
+  }
+  const warnings = table.problems.map(
+    (p) =>
+      `${name}: ${describeGptProblem(p)}; using the backup GPT header at LBA ${table.headerLba} (as UEFI firmware does)`,
+  );
+  const ss = blockSizeOf(device);
+  const total = blockCountOf(device);
+  let p: GptPartition | undefined;
+  if (partitionNumber === undefined) {
+    p = table.partitions.find(
+      (e) => e.typeGuid === MICROSOFT_BASIC_DATA_GUID && isFatOrExfatAt(device, e.startSector, ss),
+    );
+    if (!p)
+      throw new PartitionError(
+        `${name}: the GPT (${table.used} header, LBA ${table.headerLba}) has no Microsoft basic data partition (${MICROSOFT_BASIC_DATA_GUID}) holding a FAT or exFAT volume (partition types found: ${table.partitions.map((e) => e.typeGuid).join(", ") || "none"})`,
+      );
+  } else {
+    p = table.partitions.find((e) => e.number === partitionNumber);
+    if (!p)
+      throw new PartitionError(
+        `${name}: GPT partition ${partitionNumber} is unused (entries in use: ${table.partitions.map((e) => e.number).join(", ") || "none"})`,
+      );
+  }
+  if (p.sectorCount === 0 || p.startSector + p.sectorCount > total)
+    throw new PartitionError(
+      `${name}: GPT partition ${p.number} spans sectors ${p.startSector}..${p.startSector + p.sectorCount - 1}, expected a non-empty range inside the ${total}-sector device`,
+    );
+  return {
+    device: new OffsetBlockDevice(device, p.startSector, p.sectorCount),
+    scheme: "gpt",
+    partition: p,
+    warnings,
+  };
+}
+
+/**
+ * Finds the FAT volume on `device`: partition `partitionNumber` (1..4 in an MBR, the entry number in
+ * a GPT) when given, else the whole device when sector 0 is a VBR, else the first FAT partition of
+ * the MBR or of the GPT behind a protective MBR (gpt.ts). Throws
  * {@link PartitionError} naming what was found.
  */
 export function locateFatVolume(
@@ -105,8 +174,10 @@ export function locateFatVolume(
   const rc = device.readblocks(0, sector0);
   if (rc !== 0) throw new PartitionError(`${name}: cannot read sector 0 (errno ${-rc})`);
   const table = parseMbr(sector0);
+  if (table !== null && isProtectiveMbr(sector0)) return locateInGpt(device, partitionNumber, name);
   if (partitionNumber === undefined) {
-    if (table === null || table.length === 0) return { device, partition: null };
+    if (table === null || table.length === 0)
+      return { device, scheme: "none", partition: null, warnings: [] };
     const first = table.find(
       (p) =>
         FAT_PARTITION_TYPES.has(p.type) ||
@@ -117,7 +188,7 @@ export function locateFatVolume(
         `${name}: MBR at sector 0 has no FAT partition (types found: ${table.map((p) => `0x${p.type.toString(16)}`).join(", ")}; expected 0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E or an exFAT 0x07)`,
       );
     }
-    return { device: windowOn(device, first, total, name), partition: first };
+    return { device: windowOn(device, first, total, name), scheme: "mbr", partition: first, warnings: [] };
   }
   if (!Number.isInteger(partitionNumber) || partitionNumber < 1 || partitionNumber > 4)
     throw new PartitionError(`${name}: partition ${partitionNumber}: expected 1..4`);
@@ -130,7 +201,7 @@ export function locateFatVolume(
     throw new PartitionError(
       `${name}: MBR partition ${partitionNumber} is empty (type 0 at offset ${446 + 16 * (partitionNumber - 1) + 4})`,
     );
-  return { device: windowOn(device, p, total, name), partition: p };
+  return { device: windowOn(device, p, total, name), scheme: "mbr", partition: p, warnings: [] };
 }
 
 function windowOn(device: BlockDevice, p: MbrPartition, total: number, name: string): BlockDevice {
