@@ -14,6 +14,7 @@ import { SdCard } from "../src/card/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import {
   CrashSpecError,
+  fileLabel,
   logPosition,
   rebuildState,
   recordingOf,
@@ -186,7 +187,7 @@ export async function replayRecording(
   }
   const device = rebuildState(rec, replayId).device;
   const files: Record<string, FileExpectation> = {};
-  for (const f of state.files) files[f.path] = f.class;
+  for (const f of state.files) files[f.path] = fileLabel(f); // `absent` as in a run, not `intact`
   const findings = fsckFindings(device).map(({ kind, message }) => ({ kind, message }));
   return {
     replayId,

@@ -197,6 +197,15 @@ export async function classifyFile(
   };
 }
 
+/**
+ * A file's label for people: `absent` where the outcome is "no file, and none was expected" (`intact`
+ * with nothing matched), else its class. Runs and replays print this; a sweep's counts keep `intact`,
+ * since the state is what the device meant (README "Outcome classes").
+ */
+export function fileLabel(outcome: Pick<FileOutcome, "class" | "matched">): FileClass | "absent" {
+  return outcome.class === "intact" && outcome.matched === -1 ? "absent" : outcome.class;
+}
+
 /** Worst of two classes (intact < previous < detected < silent). */
 export function worse(a: FileClass, b: FileClass): FileClass {
   return FILE_CLASS_ORDER.indexOf(a) >= FILE_CLASS_ORDER.indexOf(b) ? a : b;

@@ -10,6 +10,7 @@ import type { FatDriver } from "../fat/fat-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import {
   classifyFile,
+  fileLabel,
   fileAtCut,
   fileOracles,
   versionsOf,
@@ -211,7 +212,7 @@ export async function classifyEndOfRun(
       const versions = versionsOf(h);
       const at = { expectedVersion: versions.length - 1, closedBeforeCut: true };
       const r = await classifyFile(h, versions, at, boot.vfs, () => read(path), options.readers ?? []);
-      out[path] = r.class === "intact" && versions[at.expectedVersion].content == null ? "absent" : r.class;
+      out[path] = fileLabel(r);
     }
   } finally {
     boot.shutdown();

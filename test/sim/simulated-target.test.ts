@@ -70,6 +70,23 @@ describe("scenarios on the simulated target", () => {
       "pipeline-as-reported-sweep@1/cut=w99999",
     ]);
     expect(bad.code).toBe(2);
+    // Before the first write no file exists and none was expected: a replay labels them `absent`, as a
+    // run does, while the state itself counts as intact.
+    const first = JSON.parse(
+      (
+        await cli([
+          "pipeline-as-reported-sweep",
+          "--replay",
+          "pipeline-as-reported-sweep@1/cut=w0;policy=persist-all;seed=0",
+          "--json",
+        ])
+      ).out,
+    ) as ScenarioResult;
+    expect(first.replay!.class).toBe("intact");
+    expect(Object.values(first.files).length).toBeGreaterThan(0);
+    expect(new Set(Object.values(first.files))).toEqual(new Set(["absent"]));
+    const silentFiles = (JSON.parse(one.out) as ScenarioResult).files;
+    expect(Object.values(silentFiles)).toContain("silent");
   });
 
   it("merges shards of a sweep into exactly the unsharded totals", async () => {
