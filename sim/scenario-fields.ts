@@ -228,7 +228,7 @@ const cardSchema = z
   .strictObject({
     preset: z.enum(CARD_PRESETS).default("test-64m"),
     sizeMiB: z.int().min(1).max(MAX_CARD_MIB).optional(),
-    format: z.enum(["micropython", "mkfs-fat32", "sdxc-exfat", "none"]).optional(),
+    format: z.enum(["micropython", "mkfs-fat32", "sdxc-exfat", "sdxc-exfat-gpt", "none"]).optional(),
   })
   .transform((c) => ({ ...c, format: c.format ?? CARD_PRESET_FORMATS[c.preset] }));
 

@@ -17,6 +17,7 @@
  */
 import { blockCountOf, blockSizeOf, type BlockDevice } from "../block/index.ts";
 import { MkfsError } from "./mkfs.ts";
+import { buildGpt, gptArraySectors, MICROSOFT_BASIC_DATA_GUID } from "./gpt.ts";
 import { buildMbr } from "./partition.ts";
 import {
   BOOT_REGION_SECTORS,
@@ -37,6 +38,11 @@ export interface ExfatFormatOptions {
   boundaryBytes?: number;
   /** An MBR with one partition at the first boundary (default, as SD cards ship), or the whole device. */
   partitioned?: boolean;
+  /**
+   * With `partitioned`: a GPT (protective MBR, primary and backup headers) instead of the MBR, one
+   * Microsoft basic data partition at the same boundary, as macOS Disk Utility formats a card.
+   */
+  gpt?: boolean;
   /** Volume label, up to 11 UTF-16 units (default: none). */
   label?: string;
   /** VolumeSerialNumber (default 0x43534D31 "CSM1"; pass the scenario's own for variety). */
@@ -87,7 +93,10 @@ export function formatExfat(device: BlockDevice, options: ExfatFormatOptions = {
   const bu = boundaryBytes / ss;
   const partitioned = options.partitioned ?? true;
   const partitionStart = partitioned ? bu : 0;
-  const volumeLength = Math.min(total - partitionStart, 0xffffffff - partitionStart);
+  const gpt = partitioned && options.gpt === true;
+  // Under a GPT the backup array and header take the last sectors.
+  const end = gpt ? total - 1 - gptArraySectors(ss) : total;
+  const volumeLength = Math.min(end - partitionStart, 0xffffffff - partitionStart);
   // FAT in the second half of the first boundary unit, cluster heap at the next boundary it allows.
   const fatOffset = Math.max(BOOT_REGION_SECTORS * 2, bu / 2);
   // The heap offset and the FAT length depend on each other; a FAT sized for the largest count fits.
@@ -181,7 +190,20 @@ export function formatExfat(device: BlockDevice, options: ExfatFormatOptions = {
   write(0, region);
   write(BOOT_REGION_SECTORS, region);
 
-  if (partitioned) {
+  const serialHex = ((options.volumeSerial ?? 0x43534d31) >>> 0).toString(16).padStart(8, "0");
+  if (gpt) {
+    const part = {
+      startSector: partitionStart,
+      sectorCount: volumeLength,
+      typeGuid: MICROSOFT_BASIC_DATA_GUID,
+      uniqueGuid: `${serialHex}-0000-4000-8000-000000000001`,
+      name: "exFAT",
+    };
+    for (const { lba, data } of buildGpt(total, ss, [part], `${serialHex}-0000-4000-8000-000000000000`)) {
+      const rc = device.writeblocks(lba, data);
+      if (rc !== 0) throw new MkfsError(`exFAT mkfs: writing GPT sector ${lba} failed (errno ${-rc})`);
+    }
+  } else if (partitioned) {
     const mbr = buildMbr(partitionStart, volumeLength, 0x07, ss);
     const rc = device.writeblocks(0, mbr);
     if (rc !== 0) throw new MkfsError(`exFAT mkfs: writing the MBR failed (errno ${-rc})`);

@@ -206,3 +206,87 @@ export function readGpt(device: BlockDevice, name = "device"): GptTable {
     problems,
   );
 }
+
+/** One partition for {@link buildGpt}. */
+export interface GptPartitionSpec {
+  readonly startSector: number;
+  readonly sectorCount: number;
+  readonly typeGuid: string;
+  readonly uniqueGuid: string;
+  readonly name: string;
+}
+
+/** A GUID's on-disk bytes from its registry form (the inverse of {@link guidString}). */
+export function guidBytes(guid: string): Uint8Array {
+  const h = guid.replace(/-/g, "");
+  if (!/^[0-9a-fA-F]{32}$/.test(h)) throw new Error(`GUID '${guid}': expected 32 hex digits`);
+  const raw = Uint8Array.from({ length: 16 }, (_, i) => parseInt(h.slice(2 * i, 2 * i + 2), 16));
+  return Uint8Array.from([3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15].map((i) => raw[i]));
+}
+
+/** Sectors of a 128-entry array of 128-byte entries (what sgdisk, Windows and macOS write). */
+export function gptArraySectors(sectorSize: number): number {
+  return (128 * 128) / sectorSize;
+}
+
+/**
+ * The sectors of a GPT disk layout (UEFI §5.3.1) for a device of `totalSectors`: the protective
+ * MBR, the primary header at LBA 1 and its 128-entry array at LBA 2, the backup array and the backup
+ * header at the last LBA. Usable sectors: 2 + array .. total - 2 - array.
+ */
+export function buildGpt(
+  totalSectors: number,
+  sectorSize: number,
+  partitions: readonly GptPartitionSpec[],
+  diskGuid: string,
+): { lba: number; data: Uint8Array }[] {
+  const arraySectors = gptArraySectors(sectorSize);
+  const last = totalSectors - 1;
+  const firstUsable = 2 + arraySectors;
+  const lastUsable = last - 1 - arraySectors;
+  const array = new Uint8Array(arraySectors * sectorSize);
+  const dv = new DataView(array.buffer);
+  partitions.forEach((p, i) => {
+    const o = i * 128;
+    array.set(guidBytes(p.typeGuid), o);
+    array.set(guidBytes(p.uniqueGuid), o + 16);
+    dv.setBigUint64(o + 32, BigInt(p.startSector), true);
+    dv.setBigUint64(o + 40, BigInt(p.startSector + p.sectorCount - 1), true);
+    for (let k = 0; k < Math.min(36, p.name.length); k++)
+      dv.setUint16(o + 56 + 2 * k, p.name.charCodeAt(k), true);
+  });
+  const arrayCrc = crc32(array) >>> 0;
+  const header = (my: number, alternate: number, arrayLba: number): Uint8Array => {
+    const h = new Uint8Array(sectorSize);
+    const v = new DataView(h.buffer);
+    h.set(new TextEncoder().encode("EFI PART"), 0);
+    v.setUint32(GPT_HEADER.Revision, 0x00010000, true);
+    v.setUint32(GPT_HEADER.HeaderSize, MIN_HEADER_SIZE, true);
+    v.setBigUint64(GPT_HEADER.MyLBA, BigInt(my), true);
+    v.setBigUint64(GPT_HEADER.AlternateLBA, BigInt(alternate), true);
+    v.setBigUint64(GPT_HEADER.FirstUsableLBA, BigInt(firstUsable), true);
+    v.setBigUint64(GPT_HEADER.LastUsableLBA, BigInt(lastUsable), true);
+    h.set(guidBytes(diskGuid), GPT_HEADER.DiskGUID);
+    v.setBigUint64(GPT_HEADER.PartitionEntryLBA, BigInt(arrayLba), true);
+    v.setUint32(GPT_HEADER.NumberOfPartitionEntries, 128, true);
+    v.setUint32(GPT_HEADER.SizeOfPartitionEntry, 128, true);
+    v.setUint32(GPT_HEADER.PartitionEntryArrayCRC32, arrayCrc, true);
+    v.setUint32(GPT_HEADER.HeaderCRC32, crc32(h.subarray(0, MIN_HEADER_SIZE)) >>> 0, true);
+    return h;
+  };
+  // Protective MBR (UEFI Table 5.5): one entry, type 0xEE, from LBA 1 over the whole disk.
+  const mbr = new Uint8Array(sectorSize);
+  const m = new DataView(mbr.buffer);
+  mbr.set([0x00, 0x00, 0x02, 0x00, PROTECTIVE_MBR_TYPE, 0xff, 0xff, 0xff], 446);
+  m.setUint32(446 + 8, 1, true);
+  m.setUint32(446 + 12, Math.min(totalSectors - 1, 0xffffffff), true);
+  mbr[510] = 0x55;
+  mbr[511] = 0xaa;
+  return [
+    { lba: 0, data: mbr },
+    { lba: 1, data: header(1, last, 2) },
+    { lba: 2, data: array },
+    { lba: lastUsable + 1, data: array },
+    { lba: last, data: header(last, 1, lastUsable + 1) },
+  ];
+}

@@ -58,9 +58,10 @@ export interface ProfileContext {
 
 /**
  * How the card is prepared before the run (scenario `card.format`); `sdxc-exfat` is the exFAT an SDXC
- * card ships with (formatExfat, the SD Association's layout).
+ * card ships with (formatExfat, the SD Association's layout); `sdxc-exfat-gpt` the same volume in a
+ * GPT partition (a card reformatted by macOS Disk Utility).
  */
-export type CardFormat = "micropython" | "mkfs-fat32" | "sdxc-exfat" | "none";
+export type CardFormat = "micropython" | "mkfs-fat32" | "sdxc-exfat" | "sdxc-exfat-gpt" | "none";
 
 /**
  * A running (or halted) simulated device: what the common storage steps and the device's own steps

@@ -10,13 +10,17 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RamBlockDevice } from "../../src/block/index.ts";
+import { CowBlockDevice, RamBlockDevice } from "../../src/block/index.ts";
+import { VirtualClock } from "../../src/clock/index.ts";
+import { loadFatDriver } from "../../src/fat/drivers.ts";
+import { formatExfat } from "../../src/fat/exfat-mkfs.ts";
 import { exfatVolumeOf } from "../../src/fat/exfat-fsck.ts";
 import { fsck } from "../../src/fat/fsck.ts";
 import { guidString, MICROSOFT_BASIC_DATA_GUID, readGpt } from "../../src/fat/gpt.ts";
 import { locateFatVolume, PartitionError } from "../../src/fat/partition.ts";
+import { OPENMV_FATFS, TsFatfsDriver } from "../../src/fat/ts-fatfs/index.ts";
 import { imageMain } from "../../sim/cli/image.ts";
-import { fsckExfatFile } from "./exfat-helpers.ts";
+import { fsckExfatFile, writeSparsePartition } from "./exfat-helpers.ts";
 import { bytes, fsckFat, sha256, tempDir } from "./helpers.ts";
 
 const SGDISK = "/usr/sbin/sgdisk";
@@ -278,5 +282,37 @@ describe("GPT partition tables", () => {
       expect(r.stderr).toContain("no Microsoft basic data partition (EBD0A0A2-B9E5-4433-87C0-68B6B72699C7)");
       expect(r.stderr).toContain("0FC63DAF-8483-4772-8E79-3D69D8477DE4");
     });
+  });
+
+  it("formatExfat({ gpt }) writes a GPT sgdisk finds valid; the Teensy's engine mounts it, the camera's finds no file system", async () => {
+    const sectors = (64 << 20) / 512;
+    const card = CowBlockDevice.blank(512, sectors);
+    const L = formatExfat(card, { gpt: true, volumeSerial: 0x1234abcd });
+    const img = writeSparsePartition(dir, "ours-gpt.img", card, 0, sectors);
+    expect(spawnSync(SGDISK, ["-v", img], { encoding: "utf8" }).stdout).toContain("No problems found");
+    const info = execFileSync(SGDISK, ["-i", "1", img], { encoding: "utf8" });
+    expect(info).toContain(`Partition GUID code: ${MICROSOFT_BASIC_DATA_GUID}`);
+    expect(info).toContain(`First sector: ${L.partitionStart} `);
+    expect(info).toContain(`Last sector: ${L.partitionStart + L.volumeLength - 1} `);
+    const part = writeSparsePartition(dir, "ours-gpt-part.img", card, L.partitionStart, L.volumeLength);
+    expect(fsckExfatFile(part).status).toBe(0);
+
+    const clock = new VirtualClock();
+    const teensy = (await loadFatDriver(clock, "ts-fatfs-sdfat")).mount(card);
+    const f = teensy.open("/a.txt", { read: false, write: true, disposition: "create-always" });
+    f.write(new TextEncoder().encode("through the GPT"));
+    f.close();
+    teensy.unmount();
+    expect(
+      (
+        await cli("cat", writeSparsePartition(dir, "after.img", card, 0, sectors), "/a.txt")
+      ).stdout.toString(),
+    ).toBe("through the GPT");
+    expect(
+      fsckExfatFile(writeSparsePartition(dir, "after-part.img", card, L.partitionStart, L.volumeLength))
+        .status,
+    ).toBe(0);
+    // FatFs R0.13c (the camera) has no GPT: the protective MBR's 0xEE entry points at the GPT header.
+    expect(() => new TsFatfsDriver(OPENMV_FATFS, clock).mount(card)).toThrow(/FR_NO_FILESYSTEM/);
   });
 });

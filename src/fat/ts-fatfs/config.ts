@@ -34,13 +34,27 @@ export interface TsFatfsConfig {
   readonly revision: FatfsRevision;
   /** Default: "micropython" for R0.13c, "js-fatfs" for R0.15. */
   readonly host?: HostGlue;
+  /**
+   * Mounts through a GUID partition table: behind a protective MBR, the first Microsoft basic data
+   * partition holding a FAT or exFAT volume (src/fat/gpt.ts). Teensyduino's SdFat does this (Paul
+   * Stoffregen's fork, pull request 4, Teensyduino 1.56: "detects that the MBR is setup as a GPT guard
+   * ... only looks for Fat/exFat under the Microsoft Data GUID"); greiman's SdFat refuses GPT (its pull
+   * request 406, closed) and FatFs R0.13c has none (GPT came with R0.14's FF_LBA64), so the camera
+   * finds no file system on a GPT card. Default false.
+   */
+  readonly gpt?: boolean;
 }
 
 /** The OpenMV RT1062 firmware: oofatfs R0.13c, FF_FS_TINY=1, MicroPython's VfsFat glue. */
 export const OPENMV_FATFS: TsFatfsConfig = { window: "tiny", revision: "R0.13c", host: "micropython" };
 
 /** The Teensy 4.1's SdFat write order (see {@link WindowMode}), R0.15's small behaviours. */
-export const TEENSY_SDFAT: TsFatfsConfig = { window: "sdfat", revision: "R0.15", host: "js-fatfs" };
+export const TEENSY_SDFAT: TsFatfsConfig = {
+  window: "sdfat",
+  revision: "R0.15",
+  host: "js-fatfs",
+  gpt: true,
+};
 
 /** The differential-oracle mode: what js-fatfs (R0.15, FF_FS_TINY=0) does through FatRuntime. */
 export const JS_FATFS_ORACLE: TsFatfsConfig = { window: "per-file", revision: "R0.15", host: "js-fatfs" };

@@ -5,6 +5,7 @@
  * boot sector goes to exfat-mount.ts.
  */
 import { FRESULT } from "../fat-engine.ts";
+import { GptError, isProtectiveMbr, MICROSOFT_BASIC_DATA_GUID, readGpt } from "../gpt.ts";
 import { STA } from "./disk.ts";
 import { loadExfatVolume } from "./exfat-mount.ts";
 import {
@@ -64,10 +65,34 @@ function checkBootSector(vol: Volume, sect: number): number {
   return sign === 0xaa55 ? 2 : 3;
 }
 
-/** find_volume: LBA 0 as a whole-disk volume, else the four MBR partitions in order. */
+/**
+ * With `vol.gpt` (SdFat on the Teensy): the Microsoft basic data partitions of the GPT, in entry
+ * order, until one holds a FAT or exFAT boot sector. The header and entry array are read from the
+ * device directly (src/fat/gpt.ts: UEFI's validity checks, the backup header when the primary is bad).
+ */
+function findInGpt(vol: Volume): number {
+  let starts: number[];
+  try {
+    starts = readGpt(vol.disk.device)
+      .partitions.filter((p) => p.typeGuid === MICROSOFT_BASIC_DATA_GUID)
+      .map((p) => p.startSector);
+  } catch (e) {
+    if (e instanceof GptError) return 3;
+    throw e;
+  }
+  let fmt = 3;
+  for (const s of starts) {
+    fmt = checkBootSector(vol, s);
+    if (fmt < 2) return fmt;
+  }
+  return fmt === 4 ? 4 : 3;
+}
+
+/** find_volume: LBA 0 as a whole-disk volume, else the four MBR partitions in order (or the GPT's). */
 function findVolume(vol: Volume): number {
   let fmt = checkBootSector(vol, 0);
   if (fmt !== 2) return fmt;
+  if (vol.gpt && isProtectiveMbr(vol.win)) return findInGpt(vol);
   const starts: number[] = [];
   for (let i = 0; i < 4; i++) {
     const pte = 446 + i * 16;

@@ -60,6 +60,7 @@ export class TsFatfsDriver implements FatDriver {
     const readOnly = options.readOnly ?? (device as { writable?: boolean }).writable === false;
     const { disk, stat } = this.bind(device, readOnly, "mount");
     const vol = new Volume(disk, this.config.window, this.config.revision, () => this.fattime());
+    vol.gpt = this.config.gpt ?? false;
     const res = loadVolume(vol, stat);
     if (res !== FRESULT.FR_OK) throw new FatError(res, "mount");
     return vol.fsType === FS_EXFAT ? new ExfatEngine(vol) : new TsFatfsEngine(vol);

@@ -75,6 +75,9 @@ export class Volume {
   /** Mount id: file objects of an older mount are invalid (FatFs fs->id). */
   readonly id = ++mountCounter;
 
+  /** Mount through a GPT behind a protective MBR (TsFatfsConfig.gpt). */
+  gpt = false;
+
   constructor(
     readonly disk: Disk,
     readonly window: WindowMode,

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { BlockDevice } from "../../block/block-device.ts";
 import { formatExfat } from "../../fat/exfat-mkfs.ts";
 import { formatWith, microPythonMkfsWith, MkfsError } from "../../fat/mkfs.ts";
+import { locateFatVolume } from "../../fat/partition.ts";
 import { InputError } from "../../input/index.ts";
 import { FatError, type FatDriver } from "../../fat/fat-engine.ts";
 import { FIRMWARE_PROFILES, firmwareByVersion } from "../../openmv/firmware.ts";
@@ -46,7 +47,8 @@ function provision(
   if (format === "none") return;
   try {
     if (format === "mkfs-fat32") formatWith(ctx.fat, media, { fatType: 32, fats: 2 });
-    else if (format === "sdxc-exfat") formatExfat(media, { volumeSerial: ctx.seed });
+    else if (format === "sdxc-exfat" || format === "sdxc-exfat-gpt")
+      formatExfat(media, { volumeSerial: ctx.seed, gpt: format === "sdxc-exfat-gpt" });
     else microPythonMkfsWith(ctx.fat, media);
   } catch (e) {
     if (!(e instanceof MkfsError)) throw e;
@@ -71,12 +73,16 @@ function provision(
   }
 }
 
-/** The freshly formatted card, mounted; an exFAT card on an engine without exFAT is the scenario's error. */
+/**
+ * The freshly formatted card, mounted; an exFAT card on an engine without exFAT is the scenario's
+ * error. A GPT card is mounted through its partition, as the PC that puts 221.pub on it does: the
+ * camera's FatFs R0.13c itself has no GPT support and will find no file system on it.
+ */
 function mountProvisioned(media: BlockDevice, format: CardFormat, ctx: ProfileContext & { fat: FatDriver }) {
   try {
-    return ctx.fat.mount(media);
+    return ctx.fat.mount(format === "sdxc-exfat-gpt" ? locateFatVolume(media).device : media);
   } catch (e) {
-    if (!(e instanceof FatError) || format !== "sdxc-exfat") throw e;
+    if (!(e instanceof FatError) || !format.startsWith("sdxc-exfat")) throw e;
     throw new InputError(ctx.scenarioFile, [
       {
         path: ["engine"],

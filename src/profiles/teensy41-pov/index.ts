@@ -11,6 +11,7 @@ import { formatWith, microPythonMkfsWith } from "../../fat/mkfs.ts";
 import { renderPov, type PovVariant } from "../../pov/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
 import { teensyDeviceSchema, TEENSY_FAT_ENGINE, type TeensyDeviceConfig } from "./config.ts";
+import { Esp32LinkSession } from "./esp32-link.ts";
 import { teensyReaderRules } from "./readers.ts";
 import { TEENSY_MOUNT_POINT, TeensySession } from "./session.ts";
 import { TEENSY_STEPS } from "./steps.ts";
@@ -26,7 +27,9 @@ function provision(
   ctx: ProfileContext & { fat: FatDriver },
 ): void {
   // An SDXC card as it ships (SD.format() would also choose exFAT above 32 GB): the SD Association's
-  // exFAT layout; `cardFilesystem: exfat` asks for the same on a smaller card.
+  // exFAT layout; `cardFilesystem: exfat` asks for the same on a smaller card. `sdxc-exfat-gpt`: the
+  // same volume in a GPT partition (macOS Disk Utility), which Teensyduino's SdFat mounts.
+  if (format === "sdxc-exfat-gpt") return void formatExfat(media, { volumeSerial: ctx.seed, gpt: true });
   if (format === "sdxc-exfat" || config.cardFilesystem === "exfat")
     return void formatExfat(media, { volumeSerial: ctx.seed });
   // SD.format() (SdFat) gives a card ≤ 32 GB FAT32 with two FATs; `micropython` is FatFs's default.
@@ -60,5 +63,6 @@ export const teensy41PovProfile: DeviceProfile<TeensyDeviceConfig> = {
   simulate: (stack, config, ctx) =>
     new TeensySession(stack, { device: config, variant: ctx.pipeline as PovVariant, seed: ctx.seed }),
   virtualDevice: (options) => startVirtualTeensyPty(options),
+  deviceLink: { targetName: "esp32-link", open: (run) => Esp32LinkSession.open(run) },
   filePreviews: { ".pov": (bytes, name) => renderPov(bytes, name) },
 };
