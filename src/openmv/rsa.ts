@@ -17,6 +17,7 @@
  * Encryption pads `00 02 PS 00 M` with PS drawn from the seeded {@link Prng} (nonzero bytes), so the
  * same seed gives the same ciphertext; any PKCS#1 v1.5 decryptor (openssl pkeyutl) accepts it.
  */
+import { constants, createPrivateKey, privateDecrypt, type KeyObject } from "node:crypto";
 import forge from "node-forge";
 import type { Prng } from "../clock/index.ts";
 import { OverflowError, PyException, ValueError } from "./py-errors.ts";
@@ -87,6 +88,31 @@ export class RsaPrivateKey extends RsaPublicKey {
     this.qInvBI = this.qBI.modInverse(this.pBI);
   }
 
+  private native: KeyObject | undefined;
+
+  /** The same key as a node:crypto KeyObject (built once), for OpenSSL's raw RSA. */
+  nodeKey(): KeyObject {
+    const b64 = (x: BigInteger): string => {
+      const h = x.toString(16);
+      return Buffer.from(h.length % 2 ? `0${h}` : h, "hex").toString("base64url");
+    };
+    this.native ??= createPrivateKey({
+      format: "jwk",
+      key: {
+        kty: "RSA",
+        n: b64(this.nBI),
+        e: b64(this.eBI),
+        d: b64(this.dBI),
+        p: b64(this.pBI),
+        q: b64(this.qBI),
+        dp: b64(this.dpBI),
+        dq: b64(this.dqBI),
+        qi: b64(this.qInvBI),
+      },
+    });
+    return this.native;
+  }
+
   /** The public half. */
   publicKey(): RsaPublicKey {
     return new RsaPublicKey(this.n, this.e);
@@ -126,6 +152,25 @@ export function rsaDecryptRaw(c: BigInteger, key: RsaPrivateKey): BigInteger {
 }
 
 /**
+ * c^d mod n as `blocksize` big-endian bytes (`int2bytes(pow(c, d, n), blocksize)`). OpenSSL's raw
+ * RSA (node:crypto, RSA_NO_PADDING: some 60x faster than forge) when c < n; it refuses c >= n, which
+ * python-rsa's blinding reduces mod n first, so those take {@link rsaDecryptRaw}. Same value.
+ */
+function decryptToBlock(crypto: Uint8Array, key: RsaPrivateKey): Uint8Array {
+  const k = key.byteLength;
+  if (crypto.length <= k) {
+    const c = new Uint8Array(k);
+    c.set(crypto, k - crypto.length);
+    try {
+      return new Uint8Array(privateDecrypt({ key: key.nodeKey(), padding: constants.RSA_NO_PADDING }, c));
+    } catch {
+      // "data too large for modulus": c >= n, reduced below.
+    }
+  }
+  return biToBytes(rsaDecryptRaw(bytesToBI(crypto), key), k);
+}
+
+/**
  * PKCS#1 v1.5 decryption in the chosen mode (see the module comment).
  * @throws DecryptionError when the mode's checks fail
  * @throws ValueError (`lax` only) for an empty block, as `int(b"", 16)` does on the board
@@ -135,15 +180,13 @@ export function rsaDecrypt(crypto: Uint8Array, key: RsaPrivateKey, mode: RsaDecr
   if (mode === "lax") {
     // adafruit_rsa/transform.py bytes2int: int(binascii.hexlify(raw_bytes), 16)
     if (crypto.length === 0) throw new ValueError("invalid syntax for integer with base 16");
-    const m = rsaDecryptRaw(bytesToBI(crypto), key);
-    const cleartext = biToBytes(m, blocksize);
+    const cleartext = decryptToBlock(crypto, key);
     const sep = cleartext.indexOf(0, 2);
     if (sep < 0) throw new DecryptionError();
     return cleartext.slice(sep + 1);
   }
   // python-rsa rsa/pkcs1.py decrypt()
-  const m = rsaDecryptRaw(bytesToBI(crypto), key);
-  const cleartext = biToBytes(m, blocksize);
+  const cleartext = decryptToBlock(crypto, key);
   if (crypto.length > blocksize) throw new DecryptionError();
   const markerBad = cleartext[0] !== 0x00 || cleartext[1] !== 0x02;
   const sep = cleartext.indexOf(0, 2);

@@ -5,7 +5,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Prng } from "../../src/clock/index.ts";
 import { parsePrivateKeyFile, parsePublicKeyFile } from "../../src/openmv/key-files.ts";
-import { DecryptionError, OverflowError, rsaDecrypt, rsaEncrypt } from "../../src/openmv/rsa.ts";
+import {
+  biToBytes,
+  bytesToBI,
+  DecryptionError,
+  OverflowError,
+  rsaDecrypt,
+  rsaDecryptRaw,
+  rsaEncrypt,
+} from "../../src/openmv/rsa.ts";
 import { ValueError } from "../../src/openmv/py-errors.ts";
 
 const KEYS = join(import.meta.dirname, "../../scenarios/keys");
@@ -43,6 +51,33 @@ describe("RSA PKCS#1 v1.5", () => {
     const c = execFileSync("openssl", ["pkeyutl", "-encrypt", "-pubin", "-inkey", k1024.pubPem, "-in", f]);
     expect(Buffer.from(rsaDecrypt(c, k1024.priv, "lax")).equals(msg)).toBe(true);
     expect(Buffer.from(rsaDecrypt(c, k1024.priv, "strict")).equals(msg)).toBe(true);
+  });
+
+  it("OpenSSL's raw RSA (the fast path) gives forge's c^d mod n, blocks >= n and short blocks included", () => {
+    const prng = new Prng(9);
+    for (const k of [k1024, k2048]) {
+      const kb = k.priv.byteLength;
+      const nBytes = new Uint8Array(Buffer.from(k.priv.n.toString(16).padStart(2 * kb, "0"), "hex"));
+      const blocks = [
+        ...Array.from({ length: 6 }, () => prng.fill(new Uint8Array(kb))),
+        new Uint8Array(kb).fill(0xff), // >= n: OpenSSL refuses, the forge path reduces it
+        nBytes, // exactly n: c mod n = 0
+        Uint8Array.of(1, 2, 3), // short: the same integer left-padded
+        new Uint8Array(kb),
+      ];
+      for (const b of blocks) {
+        // The lax cleartext is everything after the first zero from index 2 of int2bytes(c^d mod n, k).
+        const want = biToBytes(rsaDecryptRaw(bytesToBI(b), k.priv), kb);
+        const sep = want.indexOf(0, 2);
+        let got: Uint8Array | string;
+        try {
+          got = rsaDecrypt(b, k.priv, "lax");
+        } catch (e) {
+          got = (e as Error).name;
+        }
+        expect(got).toEqual(sep < 0 ? "DecryptionError" : want.slice(sep + 1));
+      }
+    }
   });
 
   it("raises OverflowError with python-rsa's text when the message is too long", () => {
