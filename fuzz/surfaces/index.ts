@@ -1,5 +1,6 @@
 /** The named fuzz surfaces `npm run fuzz -- <name>` runs (the parsers; the card-image commands). */
 import type { Surface } from "./harness.ts";
+import { encSurface } from "./enc-files.ts";
 import { imageSurface } from "./image-commands.ts";
 import { scenarioRunSurface } from "./scenario-runs.ts";
 import {
@@ -11,7 +12,7 @@ import {
   yamlSurface,
 } from "./parsers.ts";
 
-export { runSurface, surfaceTable, type SurfaceResult } from "./harness.ts";
+export { runSurface, surfaceTable, type ShardSpec, type SurfaceResult } from "./harness.ts";
 
 /** Each surface with its full-campaign case count (issue 13: >= 100,000 per parser, >= 10,000 image runs, >= 2,000 executed scenarios). */
 export const SURFACES: Record<
@@ -24,6 +25,7 @@ export const SURFACES: Record<
   pov: { make: povSurface as never, cases: 100_000 },
   pat: { make: patSurface as never, cases: 100_000 },
   esp32: { make: esp32Surface as never, cases: 100_000 },
+  enc: { make: encSurface as never, cases: 100_000 },
   image: { make: imageSurface as never, cases: 10_000 },
   scenarios: { make: scenarioRunSurface as never, cases: 2_000 },
 };

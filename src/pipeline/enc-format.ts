@@ -295,7 +295,8 @@ export function decryptEncV2(data: Uint8Array, priv: RsaPrivateKey): Uint8Array 
   return padded.slice(0, plainLength);
 }
 
-function v2Tag(aesKey: Uint8Array, covered: Uint8Array): Uint8Array {
+/** The v2 tag: HMAC-SHA256 of `covered` under SHA-256("cardsim-enc-v2 mac" ‖ AES key). */
+export function v2Tag(aesKey: Uint8Array, covered: Uint8Array): Uint8Array {
   const macKey = createHash("sha256").update("cardsim-enc-v2 mac").update(aesKey).digest();
   return new Uint8Array(createHmac("sha256", macKey).update(covered).digest());
 }

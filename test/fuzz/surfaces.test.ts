@@ -14,6 +14,7 @@ const BUDGET: Record<string, number> = {
   pov: 300,
   pat: 300,
   esp32: 300,
+  enc: 300,
   image: 24,
   scenarios: 6,
 };
