@@ -16,6 +16,7 @@
  * image overlaid with every sector the run wrote, read back raw after the run.
  */
 import { spawnSync } from "node:child_process";
+import { crc32 } from "node:zlib";
 import { RamBlockDevice } from "../src/block/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import { FileHistoryRecorder } from "../src/crash/index.ts";
@@ -38,6 +39,7 @@ import { CapabilityError } from "./runner.ts";
 import type { Scenario } from "./scenario-schema.ts";
 import type { TargetRegistration } from "./targets.ts";
 import { cardConfigOf, faultPlanOf, profileContext, profileOf } from "./scenario-profile.ts";
+import { keepPoolBytes } from "./keep-pool.ts";
 import type { ScenarioTarget, Step, StepResult, TargetCapability, TargetEvidence } from "./target.ts";
 
 /** How to reach the board (the CLI's `--port`, `--baud`, `--power-cycle`, `--allow-format`). */
@@ -60,6 +62,13 @@ export interface BoardTargetOptions {
   reconnectTimeoutMs?: number;
   /** Warnings for the user (auto-running main.py, mass storage). */
   onWarning?: (line: string) => void;
+  /**
+   * Size of the agent's keep pool for `--record-data`, bytes (default: the simulator's largest step
+   * × 1.5 + 16 KiB, sim/keep-pool.ts). Tests pass a small one to see the "pool full" refusal.
+   */
+  keepPoolBytes?: number;
+  /** Kept bytes per fetched line, bytes (default 8 KiB: 16 KiB of hex per line). */
+  fetchChunkBytes?: number;
 }
 
 /** The board failed mid-run: the link's error, plus the steps and log lines received before it. */
@@ -83,6 +92,9 @@ const OP_KINDS: readonly BlockOpKind[] = ["read", "write", "sync", "ioctl", "era
 interface AgentOps {
   n: number;
   lost: number;
+  /** Keep mode: bytes kept in the pool for this step's writes, and writes that did not fit. */
+  kept?: number;
+  klost?: number;
   kind?: string;
   lba?: string;
   cnt?: string;
@@ -197,6 +209,10 @@ export class BoardTarget implements ScenarioTarget {
   private lastPayload: Uint8Array = new Uint8Array(0);
   /** The fault plan's power cut, when it has one (armed on the agent once its write index is known). */
   private cut: BoardCut | undefined;
+  /** Keep mode (`--record-data`): the agent's pool size in bytes; 0 = CRCs only. */
+  private keepPool = 0;
+  /** `--save-base`: the first boot zeroes the whole window and checks its CRC against {@link image}. */
+  private keepBase = false;
 
   private constructor(
     readonly scenario: Scenario,
@@ -269,6 +285,9 @@ export class BoardTarget implements ScenarioTarget {
     const target = new BoardTarget(scenario, runOptions.seed, profile, options, capabilities);
     target.cut = cut;
     target.image = await target.provisionedImage();
+    target.keepBase = runOptions.keepBase === true;
+    if (runOptions.traceData)
+      target.keepPool = options.keepPoolBytes ?? (await keepPoolBytes(scenario, runOptions.seed));
     try {
       await target.connect({ softReset: true });
       await target.uploadAgent();
@@ -420,7 +439,11 @@ export class BoardTarget implements ScenarioTarget {
       const payload = new Uint8Array(records.length * 516);
       records.forEach((r, i) => payload.set(r, i * 516));
       await this.stage(payload);
-      provision = { zeroUpTo: systemAreaSectors(this.image, this.sectors), records: records.length };
+      // The base of a trace sweep must be the card as it is, not as the host thinks: with keepBase the
+      // whole window is zeroed where the image is zero (not only the system area) and its CRC checked.
+      provision = this.keepBase
+        ? { zeroUpTo: this.sectors, records: records.length, check: true }
+        : { zeroUpTo: systemAreaSectors(this.image, this.sectors), records: records.length };
     }
     const cfg = {
       sectors: this.sectors,
@@ -428,12 +451,25 @@ export class BoardTarget implements ScenarioTarget {
       id: this.session.deviceId,
       pipeline: this.scenario.pipeline,
       ...(provision !== undefined && { provision }),
+      ...(this.keepPool > 0 && { keep: this.keepPool }),
     };
     const r = (await this.agentCall(
       `${this.agentModule}.init(${pyStringLiteral(JSON.stringify(cfg))})`,
       120_000,
-    )) as { warn: string[] };
+    )) as { warn: string[]; provisioned: { crc?: number } | null };
     for (const w of r.warn) this.warn(w);
+    if (first && this.keepBase) {
+      const want = crc32(this.image) >>> 0;
+      if (r.provisioned?.crc !== want)
+        throw new LinkError({
+          code: "frame",
+          port: this.options.port,
+          what:
+            `the card window on ${this.options.port} after provisioning has CRC-32 ` +
+            `${(r.provisioned?.crc ?? 0).toString(16).padStart(8, "0")}, the base image ${want.toString(16).padStart(8, "0")}`,
+          hint: "the card did not take the provisioning writes (read-only switch, a failing card?): try another test card",
+        });
+    }
     this.session.boot();
     this.handles.clear();
     this.baseSeq = this.writeLog.ops.length;
@@ -613,14 +649,64 @@ export class BoardTarget implements ScenarioTarget {
       `${this.agentModule}.run(${pyStringLiteral(JSON.stringify(spec))})`,
     )) as AgentReply;
     this.session.used(step, { randomBytes: reply.rnd, framesCaptured: reply.cap });
-    this.absorb(reply, plan.spec);
+    const kept = this.keepPool > 0 ? await this.fetchKept(reply.ops) : undefined;
+    this.absorb(reply, plan.spec, kept);
     this.log.push(...reply.log);
     this.runMicros = Math.max(this.runMicros, this.bootMicros + reply.t);
     return reply;
   }
 
+  /**
+   * The bytes the agent kept for one step's writes (keep mode), fetched in one exec: a line per chunk,
+   * `<offset> <crc32> <hex>`, each line's CRC checked. A pool that overflowed fails the run.
+   */
+  private async fetchKept(ops: AgentOps): Promise<Uint8Array> {
+    const port = this.options.port;
+    if ((ops.klost ?? 0) > 0)
+      throw new LinkError({
+        code: "frame",
+        port,
+        what:
+          `the agent's keep pool on ${port} (${this.keepPool} bytes) was full: ${ops.klost} write(s) of the step ` +
+          `after ${ops.kept ?? 0} kept bytes were not kept, so the trace cannot carry every write's bytes`,
+        hint: "give the board target a larger keepPoolBytes (the default is the simulator's largest step × 1.5 + 16 KiB)",
+      });
+    const total = ops.kept ?? 0;
+    const out = new Uint8Array(total);
+    if (total === 0) return out;
+    const chunk = this.options.fetchChunkBytes ?? 8192;
+    const stdout = await this.link.execOk(`${this.agentModule}.fetch(0, ${total}, ${chunk})`, {
+      timeoutMs: this.options.stepTimeoutMs ?? 30_000,
+    });
+    const bad = (what: string): never => {
+      throw new LinkError({
+        code: "frame",
+        port,
+        what: `kept bytes from ${port}: ${what}`,
+        hint: "garbage on the line (a second program on the port, a bad cable?): run again",
+      });
+    };
+    let next = 0;
+    for (const line of stdout.split(/\r?\n/)) {
+      if (line.trim() === "") continue;
+      const m = /^(\d+) ([0-9a-f]{8}) ([0-9a-f]*)$/.exec(line);
+      if (!m) bad(`line ${JSON.stringify(line.slice(0, 80))} is not "<offset> <crc32> <hex>"`);
+      const off = Number(m![1]);
+      const bytes = Buffer.from(m![3], "hex");
+      if (off !== next) bad(`chunk at offset ${off}, expected offset ${next}`);
+      if (bytes.length * 2 !== m![3].length || off + bytes.length > total)
+        bad(`chunk at offset ${off}: ${m![3].length} hex digits do not fit the ${total} kept bytes`);
+      const crc = (crc32(bytes) >>> 0).toString(16).padStart(8, "0");
+      if (crc !== m![2]) bad(`chunk at offset ${off} has CRC-32 ${crc}, the board sent ${m![2]}`);
+      out.set(bytes, off);
+      next = off + bytes.length;
+    }
+    if (next !== total) bad(`${next} of ${total} kept bytes arrived`);
+    return out;
+  }
+
   /** Ops, marks, the cut and the file events of one reply, into the run's log and histories. */
-  private absorb(reply: AgentReply, spec: Record<string, unknown>): void {
+  private absorb(reply: AgentReply, spec: Record<string, unknown>, kept?: Uint8Array): void {
     const ops = reply.ops;
     if (ops.lost > 0)
       throw new LinkError({
@@ -636,8 +722,22 @@ export class BoardTarget implements ScenarioTarget {
     const res = u32s(ops.res, ops.n, true);
     const tim = u32s(ops.tim, ops.n);
     const firstSeq = this.baseSeq + reply.seq - ops.n;
+    let keptAt = 0;
     for (let i = 0; i < ops.n; i++) {
       const kind = OP_KINDS[kinds[i]];
+      let data: Uint8Array | undefined;
+      if (kept && kind === "write") {
+        data = kept.slice(keptAt, keptAt + cnt[i] * 512);
+        keptAt += cnt[i] * 512;
+        // The pool is the log's own order: each write's bytes must give the CRC the agent logged.
+        if (data.length !== cnt[i] * 512 || crc32(data) >>> 0 !== crc[i])
+          throw new LinkError({
+            code: "frame",
+            port: this.options.port,
+            what: `the kept bytes of write seq ${firstSeq + i} (LBA ${lba[i]}, ${cnt[i]} sectors) on ${this.options.port} do not give its logged CRC-32`,
+            hint: "the agent's pool and log disagree: is the agent on the board the one cardsim uploaded?",
+          });
+      }
       const op: BlockOp =
         kind === "ioctl"
           ? {
@@ -661,10 +761,18 @@ export class BoardTarget implements ScenarioTarget {
               offset: 0,
               crc32: crc[i],
               result: res[i],
+              ...(data && { data }),
             };
       this.writeLog.ops.push(op);
       if (kind === "write") for (let s = 0; s < cnt[i]; s++) this.written.add(lba[i] + s);
     }
+    if (kept && keptAt !== kept.length)
+      throw new LinkError({
+        code: "frame",
+        port: this.options.port,
+        what: `the agent on ${this.options.port} kept ${kept.length} bytes for writes of ${keptAt} bytes`,
+        hint: "the agent's pool and log disagree: is the agent on the board the one cardsim uploaded?",
+      });
     for (const [name, seq] of reply.marks)
       this.writeLog.marks.push({ name, seq: this.baseSeq + seq, timeMicros: this.runMicros });
     if (reply.cut && !this.cutSeen) {
@@ -763,6 +871,14 @@ export class BoardTarget implements ScenarioTarget {
       i = j;
     }
     return new RamBlockDevice(512, this.sectors, image);
+  }
+
+  /** The card before the first logged write: the provisioned window, checked by CRC at the first boot. */
+  async baseImage(): Promise<Uint8Array> {
+    if (!this.keepBase) throw new Error("BoardTarget.baseImage: the target was created without keepBase");
+    if (!this.booted)
+      throw new CapabilityError("--save-base: the board was never booted (the scenario has no boot step)");
+    return this.image.slice();
   }
 
   async deviceLog(): Promise<string[]> {

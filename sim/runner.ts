@@ -34,6 +34,8 @@ export interface TargetOptions {
   trace?: boolean;
   /** Keep the card as it is before the first logged operation (`--save-base`). */
   keepBase?: boolean;
+  /** Keep the bytes of every logged write (`--record-data`: a trace with `"data":"inline"`). */
+  traceData?: boolean;
 }
 
 /** Builds a fresh target for one run. */
@@ -145,6 +147,8 @@ export interface RunOptions {
   workers?: number;
   /** Receives the run's block log and trace header (`--trace`); the target logs every op then. */
   onTrace?: (trace: RunTrace) => void;
+  /** With {@link onTrace}: every write of the trace carries its bytes (`--record-data`). */
+  traceData?: boolean;
   /** Receives the final card image (or the replayed state's) when set (`--save-card`). */
   onCardImage?: (image: Uint8Array) => void;
   /** Receives the card before the first logged write (`--save-base`: the base of a trace sweep). */
@@ -285,6 +289,7 @@ export async function runScenario(
   const target = await create(scenario, {
     seed,
     ...(options.onTrace && { trace: true }),
+    ...(options.onTrace && options.traceData && { traceData: true }),
     ...(options.onBaseImage && { keepBase: true }),
   });
   try {

@@ -17,6 +17,7 @@ import {
   loadScenario,
   ScenarioError,
   UnknownScenarioError,
+  type Scenario,
 } from "../scenario-schema.ts";
 import { formatStepVocabulary, vocabularyOf } from "../steps.ts";
 import { scenarioJsonSchema } from "../scenario-json-schema.ts";
@@ -378,7 +379,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         "--replay rebuilds one state: it does not combine with --sweep, --shard or --sample",
       );
 
-    let scenario;
+    let scenario: Scenario;
     try {
       scenario = loadScenario(scenarioDir, name, parseOptions(name));
     } catch (e) {
@@ -404,11 +405,24 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         `--${boardOnly[0]} is for the serial board: it needs --target board (this run is on '${values.target ?? "sim"}')`,
       );
     const targetName = values.target ?? "sim";
-    if (targetName === "board" && (values["record-data"] || values["trace-data"]))
-      throw new UsageError(
-        "--record-data: the board agent does not keep written bytes yet (its trace carries CRCs only); " +
-          "record it with --target sim (the same inputs and, on the virtual board, the same writes)",
+    // A board does not sweep; recording a sweep scenario's trace on it is how its own write order is
+    // swept (offline, `cardsim sweep --from-trace`): the board runs the scenario's plain steps.
+    const boardRecordsSweep =
+      targetName === "board" &&
+      (values["record-data"] === true || values["trace-data"] === true) &&
+      scenario.sweep !== undefined;
+    if (boardRecordsSweep) {
+      if (values.sweep || shard || sample !== undefined || workers !== undefined)
+        throw new UsageError(
+          "--sweep/--shard/--sample/--workers: a board records the sweep scenario's trace; sweep it offline with cardsim sweep --from-trace",
+        );
+      const { sweep: _sweep, ...plain } = scenario;
+      scenario = plain;
+      env.stderr(
+        `cardsim: board run of sweep scenario '${name}': its steps run once and record the trace; ` +
+          `sweep the board's write order with cardsim sweep --from-trace ${values.trace ?? "FILE"} --base IMG\n`,
       );
+    }
     let registration = getTarget(targetName);
     if (targetName === "board" && values.port !== undefined)
       registration = await boardRegistration(env, values.port, {
@@ -426,8 +440,9 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     }
 
     // The golden is the canonical run: the scenario's own seed, whole sweep (if it has one), no replay.
-    const notCanonical =
-      seed !== undefined && seed !== scenario.seed
+    const notCanonical = boardRecordsSweep
+      ? "a board run of a sweep scenario records its trace (the sweep runs offline)"
+      : seed !== undefined && seed !== scenario.seed
         ? "--seed differs from the scenario's seed"
         : shard
           ? "a shard is partial (compare after cardsim merge)"
@@ -471,6 +486,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       ...(values["save-card"] !== undefined ? { onCardImage: (img: Uint8Array) => void (card = img) } : {}),
       ...(reporting ? { onSweepState: reporting.onSweepState } : {}),
       ...(values.trace !== undefined ? { onTrace: (t: RunTrace) => void (trace = t) } : {}),
+      ...(values["record-data"] === true || values["trace-data"] === true ? { traceData: true } : {}),
       ...(values["save-base"] !== undefined ? { onBaseImage: (img: Uint8Array) => void (base = img) } : {}),
       ...(bar ? { onProgress: (d: number, t: number) => bar.update(d, t) } : {}),
     });

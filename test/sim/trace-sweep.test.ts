@@ -18,7 +18,7 @@ import type { ScenarioResult } from "../../sim/runner.ts";
 
 const REPO = join(import.meta.dirname, "../..");
 const SCENARIO = "pipeline-as-reported-sweep";
-/** A fixed budget: every 4th state of the scenario's 1,696 (the same states on both sides). */
+/** A fixed budget: every 4th state of the scenario's 2,320 (the same states on both sides). */
 const SAMPLE = ["--sample", "424"];
 
 const dir = mkdtempSync(join(tmpdir(), "cardsim-trace-sweep-"));
@@ -66,7 +66,7 @@ beforeAll(async () => {
 describe("a simulator-recorded trace swept offline", () => {
   it("equals the simulated sweep: counts, matrix, earliest states, bounds", async () => {
     const r = await sweep("--from-trace", "run.trace", "--base", "base.img", ...SAMPLE, "--json");
-    expect(r.err).toContain("35 of 35 writes swept");
+    expect(r.err).toContain("48 of 48 writes swept");
     expect(r.err).toContain("same write order");
     expect(r.code).toBe(0);
     const fromTrace = JSON.parse(r.out) as ScenarioResult;
@@ -224,20 +224,20 @@ describe("bad input: exit 2, naming where and what was expected", () => {
     expect((await sweep("--from-trace", "run.trace", "--save-card", "x.img")).code).toBe(2);
   });
 
-  it("--record-data on a board: refused before the port is opened (the agent keeps CRCs only)", async () => {
+  it("--record-data on a board is a board run (the agent keeps the bytes): an absent port is exit 4 naming it", async () => {
     const r = await scenario(
       "clean-run",
       "--target",
       "board",
       "--port",
       "/dev/ttyNOPE0",
+      "--allow-format",
       "--trace",
       "b.trace",
       "--record-data",
     );
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("--record-data: the board agent does not keep written bytes yet");
-    expect(r.err).not.toContain("ttyNOPE0");
+    expect(r.code).toBe(4);
+    expect(r.err).toContain("/dev/ttyNOPE0");
   });
 
   it("never writes the trace or the base image", () => {

@@ -71,7 +71,7 @@ class LogBdev:
     """A window of the card (sectors [0, sectors)) that logs every operation in preallocated arrays
     and can cut at write N: a torn prefix of whole sectors, then dead (every write -EIO)."""
 
-    def __init__(self, dev, sectors, cap):
+    def __init__(self, dev, sectors, cap, keep=0):
         self.dev = dev
         self.sectors = sectors
         self.cap = cap
@@ -89,6 +89,13 @@ class LogBdev:
         self.cut_at = -1
         self.torn = 0
         self.cut = None
+        # Keep-written-bytes mode (a trace with "data":"inline"): one pool preallocated at init,
+        # sized by the host for the largest step; every write's buffer is appended to it in order and
+        # the host fetches them after each step. A write that does not fit is not kept, nor is any
+        # later one of the step (klost counts them): the host refuses the trace then, never guesses.
+        self.pool = bytearray(keep) if keep else None
+        self.kpos = 0
+        self.klost = 0
 
     def _log(self, kind, lba, count, crc, result):
         i = self.n
@@ -119,6 +126,14 @@ class LogBdev:
         w = self.writes
         self.writes = w + 1
         crc = binascii.crc32(buf)
+        if self.pool is not None:
+            p = self.kpos
+            m = len(buf)
+            if self.klost or p + m > len(self.pool):
+                self.klost += 1
+            else:
+                self.pool[p : p + m] = buf
+                self.kpos = p + m
         if self.dead or block + n > self.sectors:
             self._log(K_WRITE, block, n, crc, -5)
             return -5
@@ -160,6 +175,12 @@ class LogBdev:
         # The ops logged since the last take, as base64 of each column (little-endian arrays).
         n = self.n
         out = {"n": n, "lost": self.lost}
+        if self.pool is not None:
+            # The bytes stay in the pool until the next write: the host fetches them first.
+            out["kept"] = self.kpos
+            out["klost"] = self.klost
+            self.kpos = 0
+            self.klost = 0
         if n:
             out["kind"] = _hex(memoryview(self.kind)[:n])
             for name in ("lba", "cnt", "crc", "res", "tim"):
@@ -167,6 +188,20 @@ class LogBdev:
         self.n = 0
         self.lost = 0
         return out
+
+
+def fetch(off, n, chunk):
+    # Kept bytes [off, off+n) of the pool, one line per chunk: "<offset> <crc32 8 hex> <hex>" (hex:
+    # native on every port; the CRC lets the host name the chunk a garbled line broke).
+    mv = memoryview(BD.pool)
+    end = off + n
+    while off < end:
+        m = min(chunk, end - off)
+        c = mv[off : off + m]
+        print("%d %08x %s" % (off, binascii.crc32(c) & 0xFFFFFFFF, binascii.hexlify(c).decode()))
+        c = None
+        off += m
+    mv = None
 
 
 def _hex(b):
@@ -255,7 +290,15 @@ def init(cfg_json):
     done = None
     if prov:
         done = _provision(sd, prov["zeroUpTo"], prov["records"])
-    BD = LogBdev(sd, sectors, cfg.get("cap", 8192))
+    if done is not None and prov.get("check"):
+        done["crc"] = _window_crc(sd, sectors)
+    BD = None
+    gc.collect()
+    keep = cfg.get("keep", 0)
+    try:
+        BD = LogBdev(sd, sectors, cfg.get("cap", 8192), keep)
+    except MemoryError:
+        raise OSError("cardsim agent: no memory for a keep pool of %d bytes (free %d)" % (keep, gc.mem_free()))
     _mount(VfsFat(BD), "/sdcard")
     os.chdir("/sdcard")
     machine.RTC().datetime(tuple(cfg["rtc"]))
@@ -291,6 +334,20 @@ def _provision(sd, zero_upto, records):
         lba = b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)
         sd.writeblocks(lba, mv[at + 4 : at + 4 + SECTOR])
     return {"zeroed": zeroed, "written": records}
+
+
+def _window_crc(sd, sectors):
+    # CRC-32 of the whole window as the card holds it (the host checks it against the base image).
+    chunk = bytearray(32 * SECTOR)
+    crc = 0
+    lba = 0
+    while lba < sectors:
+        n = min(32, sectors - lba)
+        mv = memoryview(chunk)[: n * SECTOR]
+        sd.readblocks(lba, mv)
+        crc = binascii.crc32(mv, crc)
+        lba += n
+    return crc & 0xFFFFFFFF
 
 
 def _reset_step_state():
