@@ -69,6 +69,12 @@ export interface BoardTargetOptions {
   keepPoolBytes?: number;
   /** Kept bytes per fetched line, bytes (default 8 KiB: 16 KiB of hex per line). */
   fetchChunkBytes?: number;
+  /**
+   * The board draws `os.urandom` itself instead of the simulator's stream the host sends (`--device-random`):
+   * files it randomises (an `.enc`'s RSA padding) then differ from the simulator's byte for byte and
+   * `compare` checks what their reader recovers (sim/compare-recovered.ts).
+   */
+  deviceRandom?: boolean;
 }
 
 /** The board failed mid-run: the link's error, plus the steps and log lines received before it. */
@@ -452,6 +458,7 @@ export class BoardTarget implements ScenarioTarget {
       pipeline: this.scenario.pipeline,
       ...(provision !== undefined && { provision }),
       ...(this.keepPool > 0 && { keep: this.keepPool }),
+      ...(this.options.deviceRandom === true && { devRandom: true }),
     };
     const r = (await this.agentCall(
       `${this.agentModule}.init(${pyStringLiteral(JSON.stringify(cfg))})`,

@@ -117,7 +117,10 @@ export async function compareWithCuts(
   const plain: Scenario = rest;
   const t0 = options.nowMillis?.() ?? 0;
   const sim = await recordOnSim(plain, options.seed);
-  const board = await recordRun(plain, createBoard, options.seed !== undefined ? { seed: options.seed } : {});
+  const board = await recordRun(plain, createBoard, {
+    card: true,
+    ...(options.seed !== undefined && { seed: options.seed }),
+  });
   const writes = writesOf(board).length;
   if ("at" in plan && plan.at >= writes)
     throw new InputError(undefined, [

@@ -43,13 +43,22 @@ export interface StepComparison {
   agree: boolean;
 }
 
+/** One side of a {@link FileComparison}; `sha256` is of what `by` names. */
+export interface FileSide {
+  size: number | null;
+  sha256: string | null;
+  class: FileExpectation | null;
+  /** `by: "recovered"`: what the reader recovered (`sha256:<hex>`, `absent`, `unreadable: <error>`). */
+  recovered?: string;
+}
+
 /** A touched file at the end of the run on both sides. */
 export interface FileComparison {
   path: string;
   /** What was compared: the bytes' sha256, or the sha256 of what the device's reader recovers. */
   by: "sha256" | "recovered";
-  sim: { size: number | null; sha256: string | null; class: FileExpectation | null };
-  board: { size: number | null; sha256: string | null; class: FileExpectation | null };
+  sim: FileSide;
+  board: FileSide;
   agree: boolean;
 }
 

@@ -18,20 +18,24 @@ import {
   type CompareDifference,
   type CompareResult,
   type FileComparison,
+  type FileSide,
   type StepComparison,
   type TraceComparison,
 } from "./compare-types.ts";
 import { runScenario, type RunTrace, type ScenarioResult, type TargetFactory } from "./runner.ts";
 import type { Scenario } from "./scenario-schema.ts";
 import { SimulatedTarget } from "./simulated-target.ts";
+import { recoveredContents, type Recovered } from "./compare-recovered.ts";
 import type { StepResult } from "./target.ts";
 
-/** One side's finished run: its result, its block log (when kept) and its final card (sim side). */
+/** One side's finished run: its result, its block log (when kept) and its final card. */
 export interface RunRecord {
   result: ScenarioResult;
   trace?: RunTrace;
   /** The final card image, used to name sectors by role in the trace comparison. */
   card?: Uint8Array;
+  /** What the readers recover from the files the device randomises, read from {@link card}. */
+  recovered?: Record<string, Recovered>;
 }
 
 /** Options of {@link compareRuns}. */
@@ -103,6 +107,9 @@ export function compareRuns(
   const diff = (d: CompareDifference): void => void differences.push(d);
   const a = sim.result;
   const b = board.result;
+  // A file the device randomises compares by what its reader recovers (both cards read), not its bytes.
+  const byRecovery = (path: string): boolean =>
+    sim.recovered?.[path] !== undefined && board.recovered?.[path] !== undefined;
 
   const steps: StepComparison[] = [];
   const count = Math.max(a.steps.length, b.steps.length);
@@ -117,7 +124,8 @@ export function compareRuns(
     for (const f of sa?.files ?? []) files.set(f.path, [f, null]);
     for (const f of sb?.files ?? []) files.set(f.path, [files.get(f.path)?.[0] ?? null, f]);
     for (const [path, [fa, fb]] of files) {
-      for (const key of ["size", "sha256"] as const) {
+      // A randomised file's bytes differ by design; its recovered content is compared at the end.
+      for (const key of byRecovery(path) ? (["size"] as const) : (["size", "sha256"] as const)) {
         const va = fa ? fa[key] : null;
         const vb = fb ? fb[key] : null;
         if (va !== vb) {
@@ -152,16 +160,31 @@ export function compareRuns(
     return undefined;
   };
   for (const path of [...new Set([...Object.keys(a.files), ...Object.keys(b.files)])].sort()) {
-    const side = (r: ScenarioResult) => {
+    const side = (r: ScenarioResult): FileSide => {
       const f = lastTouch(r, path);
       return { size: f?.size ?? null, sha256: f?.sha256 ?? null, class: r.files[path] ?? null };
     };
-    const fa = side(a);
-    const fb = side(b);
-    const agree = fa.class === fb.class && fa.sha256 === fb.sha256 && fa.size === fb.size;
+    const recovered = byRecovery(path);
+    const withRecovered = (f: FileSide, r: Recovered): FileSide => ({
+      ...f,
+      sha256: r.startsWith("sha256:") ? r.slice(7) : null,
+      recovered: r,
+    });
+    const fa = recovered ? withRecovered(side(a), sim.recovered![path]) : side(a);
+    const fb = recovered ? withRecovered(side(b), board.recovered![path]) : side(b);
+    const same = recovered ? fa.recovered === fb.recovered : fa.sha256 === fb.sha256;
+    const agree = fa.class === fb.class && same && fa.size === fb.size;
     if (fa.class !== fb.class)
       diff({ area: "class", what: `class ${path}`, sim: fa.class, board: fb.class, severity: 3 });
-    files.push({ path, by: "sha256", sim: fa, board: fb, agree });
+    if (recovered && !same)
+      diff({
+        area: "file",
+        what: `file ${path} recovered content`,
+        sim: fa.recovered,
+        board: fb.recovered,
+        severity: 2,
+      });
+    files.push({ path, by: recovered ? "recovered" : "sha256", sim: fa, board: fb, agree });
   }
 
   const findings = (r: ScenarioResult) => r.fsck.map((f) => `${f.kind}: ${f.message}`);
@@ -220,6 +243,13 @@ export async function recordRun(
     onTrace: (t) => (rec.trace = t),
     ...(options.card && { onCardImage: (img: Uint8Array) => (rec.card = img) }),
   });
+  if (rec.card)
+    rec.recovered = await recoveredContents(
+      scenario,
+      rec.result.seed,
+      rec.card,
+      Object.keys(rec.result.files),
+    );
   return rec as RunRecord;
 }
 
@@ -239,6 +269,9 @@ export async function compareOnBoard(
 ): Promise<CompareResult> {
   const t0 = options.nowMillis?.() ?? 0;
   const sim = await recordOnSim(scenario, options.seed);
-  const real = await recordRun(scenario, board, options.seed !== undefined ? { seed: options.seed } : {});
+  const real = await recordRun(scenario, board, {
+    card: true,
+    ...(options.seed !== undefined && { seed: options.seed }),
+  });
   return compareRuns(scenario, sim, real, { ...options, wallMillis: (options.nowMillis?.() ?? 0) - t0 });
 }

@@ -27,6 +27,7 @@ export const BOARD_FLAGS = {
   baud: { type: "string" },
   "power-cycle": { type: "string" },
   "allow-format": { type: "boolean" },
+  "device-random": { type: "boolean" },
   "strict-trace": { type: "boolean" },
   "step-timeout": { type: "string" },
   seed: { type: "string" },
@@ -37,6 +38,8 @@ export const BOARD_USAGE = `  --port PATH         the board's serial port (requi
   --baud N            default 115200 (921600/12000000: OpenMV's debug protocol, refused)
   --power-cycle CMD   shell command that cycles the board's power (e.g. uhubctl ..., kill -USR1 PID)
   --allow-format      the run overwrites the card's first sectors (a dedicated test card)
+  --device-random     the board draws os.urandom itself (default: the simulator's stream is sent);
+                      files it randomises (.enc) then compare by what their reader recovers
   --strict-trace      trace differences (write order) make the verdict 'differ' too
   --step-timeout MS   a step with no byte from the board for MS ms has failed (default 30000)
   --seed N            override the scenario's seed
@@ -61,6 +64,7 @@ export interface BoardFlags {
   baud?: string | undefined;
   "power-cycle"?: string | undefined;
   "allow-format"?: boolean | undefined;
+  "device-random"?: boolean | undefined;
   "step-timeout"?: string | undefined;
 }
 
@@ -78,6 +82,7 @@ export async function boardFactory(
     ...(baud !== undefined && { baud }),
     ...(flags["power-cycle"] !== undefined && { powerCycle: flags["power-cycle"] }),
     allowFormat: flags["allow-format"] ?? false,
+    ...(flags["device-random"] === true && { deviceRandom: true }),
     ...(stepTimeoutMs !== undefined && { stepTimeoutMs }),
     onWarning: (line) => env.stderr(`cardsim: ${line}\n`),
   });

@@ -52,6 +52,12 @@ export interface ReadContext {
 export interface FileReader {
   readonly name: string;
   check(ctx: ReadContext): void | Promise<void>;
+  /**
+   * For files whose bytes the device randomises (an `.enc`'s RSA padding from os.urandom): what the
+   * reader recovers from `bytes` (the decrypted JPEG); throws when it recovers nothing. Two devices'
+   * files of this kind compare by it, not by their bytes (sim/compare-recovered.ts).
+   */
+  recover?(bytes: Uint8Array): Uint8Array;
 }
 
 /** The default reader: accepts any bytes (so wrong content is `silent` unless the read itself fails). */

@@ -29,12 +29,21 @@ export const hardenedImageReader: FileReader = {
 
 /** test2.py's decryption (lax RSA, `.enc` v1): accepts whatever decrypts without an exception. */
 export function asReportedEncReader(key: RsaPrivateKey): FileReader {
-  return { name: "decrypt(lax)", check: ({ bytes }) => void decryptEnc(bytes, key, "lax") };
+  return {
+    name: "decrypt(lax)",
+    check: ({ bytes }) => void decryptEnc(bytes, key, "lax"),
+    // test1.py pads with os.urandom: the same JPEG encrypts to other bytes on every device.
+    recover: (bytes) => decryptEnc(bytes, key, "lax"),
+  };
 }
 
 /** The hardened `.enc` v2 reader: strict RSA and an integrity tag. */
 export function hardenedEncReader(key: RsaPrivateKey): FileReader {
-  return { name: "decrypt(v2)", check: ({ bytes }) => void decryptEncV2(bytes, key) };
+  return {
+    name: "decrypt(v2)",
+    check: ({ bytes }) => void decryptEncV2(bytes, key),
+    recover: (bytes) => decryptEncV2(bytes, key),
+  };
 }
 
 /**

@@ -380,6 +380,10 @@ def urandom(n):
     # The simulator's os.urandom stream (staged by the host): n bytes, the stream advances by whole
     # 32-bit words as the simulator's generator does.
     global PPOS
+    if CFG.get("devRandom"):
+        # The board's own randomness (--device-random): files such as .enc differ from the
+        # simulator's byte for byte; the host compares what their reader recovers.
+        return os.urandom(n)
     if POOL is None or PPOS + n > len(POOL):
         raise RuntimeError("cardsim agent: the host's random stream is exhausted (%d bytes asked)" % n)
     b = bytes(POOL[PPOS : PPOS + n])
