@@ -43,7 +43,9 @@ export function formatCompare(r: CompareResult): string {
   }
   for (const c of r.cuts ?? [])
     out.push(
-      `cut at board write ${c.boardWrite} (sim write ${c.simWrite ?? "none"}): ${c.agree ? "same classes" : "DIFFER"}`,
+      `cut at board write ${c.boardWrite} (sim write ${c.simWrite ?? "none"}): board ${c.boardClass}, ` +
+        `sim ${[...new Set(c.simStates.map((s) => s.class))].join("/") || "no state"} over ${c.simStates.length} states: ` +
+        (c.agree ? `agree (${c.matched.join(", ")})` : "DIFFER"),
     );
   if (r.differences.length) {
     out.push(`differences (${r.differences.length}, worst first)`);

@@ -11,7 +11,7 @@
  * compared (it is marked, never skipped).
  */
 import type { TraceDiff } from "../src/trace/index.ts";
-import type { FileExpectation } from "./scenario-schema.ts";
+import type { FileExpectation, SweepClass } from "./scenario-schema.ts";
 
 /** Version tag of {@link CompareResult}; bump when its shape changes. */
 export const COMPARE_FORMAT = "cardsim-compare/1";
@@ -85,13 +85,36 @@ export interface TraceComparison {
 /** `agree` / `differ`: the two runs compared; `lost` (night): the board stopped answering. */
 export type CompareVerdict = "agree" | "differ" | "lost";
 
-/** One cut of `--cut-at N` / `--cuts K`: the board's state after it against the simulator's. */
+/** One crash state the simulator's sweep has at a cut point. */
+export interface SimCutState {
+  /** The unsynced-write policy (the card's cache at the cut) and the torn variant of the write in flight. */
+  policy: string;
+  torn: string;
+  class: SweepClass;
+  /** `cardsim scenario X --replay ID` rebuilds it. */
+  replayId: string;
+}
+
+/**
+ * One cut of `--cut-at N` / `--cuts K`: the board's state after it against the simulator's. A board
+ * has one card with one cache, the simulator models many: the board agrees when its class is among
+ * the classes of the simulator's crash states at the mapped write (every torn variant × unsynced-write
+ * policy of the scenario's sweep plan, or the default plan's), and `matched` says which gave it.
+ */
 export interface CutComparison {
   /** Board write index the cut was placed at, and the sim write index it maps to (by role, position). */
   boardWrite: number;
   simWrite: number | null;
+  /** Each file's class after the simulator's plain cut at simWrite (power lost, the card keeps its writes). */
   sim: Record<string, FileExpectation> | null;
   board: Record<string, FileExpectation> | null;
+  /** The board's state: its worst file, or `unmountable` when its card does not mount. */
+  boardClass: SweepClass;
+  /** The simulator's crash states at simWrite (empty: none, e.g. no mapped write). */
+  simStates: SimCutState[];
+  /** `policy/torn` of each state whose class is the board's. */
+  matched: string[];
+  /** The board's class is among the simulator's states' classes. */
   agree: boolean;
 }
 
