@@ -65,7 +65,10 @@ export async function traceMain(args: string[], override: Partial<TraceCliEnv> =
         blockSize: left.header.sectorSize,
       });
       try {
-        roleOf = sectorRoles(locateFatVolume(image, undefined, values.card).device).roleOf;
+        // Trace LBAs are the card's: roles of the whole card (sectorRoles finds the partition itself);
+        // locateFatVolume only refuses a card without a FAT or exFAT volume, naming why.
+        locateFatVolume(image, undefined, values.card);
+        roleOf = sectorRoles(image).roleOf;
       } catch (e) {
         image.close();
         throw e;

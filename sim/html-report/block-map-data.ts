@@ -18,14 +18,24 @@ const DATA_ROLE = /^data (.+) \(cluster \d+, byte offset (\d+)\)$/;
 function classify(role: string, mountPoint: string): { kind: SectorKind; label: string; offset?: number } {
   const d = DATA_ROLE.exec(role);
   if (d) return { kind: "data", label: `data ${mountPoint}${d[1]}`, offset: Number(d[2]) };
-  if (role === "MBR" || role === "before the volume") return { kind: "mbr", label: role };
+  if (
+    role === "MBR" ||
+    role === "before the volume" ||
+    role === "protective MBR" ||
+    /GPT (header|entries)$/.test(role)
+  )
+    return { kind: "mbr", label: role };
   if (role.startsWith("boot") || role.startsWith("backup boot")) return { kind: "boot", label: role };
   if (role.endsWith("fsinfo")) return { kind: "fsinfo", label: role };
   if (role === "reserved") return { kind: "reserved", label: role };
   const fat = /^FAT(\d+)/.exec(role);
   if (fat) return { kind: "fat", label: `FAT${fat[1]}` };
-  if (role === "root dir") return { kind: "root", label: role };
-  if (role.startsWith("dir ")) return { kind: "dir", label: `dir ${mountPoint}${role.slice(4)}` };
+  // exFAT directory sectors name the entry sets they hold: the run's label is the directory.
+  const dir = role.replace(/ \(entry sets of .*\)$/, "");
+  if (dir === "root dir") return { kind: "root", label: dir };
+  if (dir.startsWith("dir ")) return { kind: "dir", label: `dir ${mountPoint}${dir.slice(4)}` };
+  const sys = /^(allocation bitmap|up-case table) \(cluster \d+\)$/.exec(role);
+  if (sys) return { kind: "bitmap", label: sys[1] };
   if (role === "free") return { kind: "free", label: role };
   if (role.startsWith("lost cluster")) return { kind: "lost", label: "lost cluster (allocated, no owner)" };
   return { kind: "other", label: role };
@@ -39,14 +49,8 @@ export function blockMapData(card: BlockDevice, mountPoint: string, alsoShow: nu
   const sectors = Math.max(0, blockCountOf(card));
   const sectorSize = blockSizeOf(card);
   const roles = sectorRoles(card);
-  let lastUsed = alsoShow;
-  const L = roles.layout;
-  if (L) {
-    lastUsed = Math.max(lastUsed, L.firstDataSector);
-    for (const e of roles.entries)
-      for (const c of e.clusters)
-        lastUsed = Math.max(lastUsed, L.firstDataSector + (c - 1) * L.sectorsPerCluster - 1);
-  }
+  const mapped = roles.layout !== null || roles.exfat !== null;
+  const lastUsed = Math.max(alsoShow, mapped ? roles.lastUsedSector : 0);
   const wanted = Math.min(sectors, lastUsed + 1 + MARGIN_SECTORS);
   const shown = Math.min(wanted, MAX_SHOWN_SECTORS);
   const runs: RoleRun[] = [];
@@ -68,8 +72,8 @@ export function blockMapData(card: BlockDevice, mountPoint: string, alsoShow: nu
       shown < wanted
         ? `sectors ${shown}..${sectors - 1} are not drawn (the map draws at most ${MAX_SHOWN_SECTORS} sectors)`
         : `sectors ${shown}..${sectors - 1} are not drawn: free and not written by this run`;
-  if (!L)
-    map.note = `${map.note ? `${map.note}; ` : ""}no FAT12/16/32 volume (exFAT regions are not mapped yet): sectors are drawn without their roles`;
+  if (!mapped)
+    map.note = `${map.note ? `${map.note}; ` : ""}no FAT12/16/32 or exFAT volume: sectors are drawn without their roles`;
   if (roles.truncated)
     map.note = `${map.note ? `${map.note}; ` : ""}the volume's structure is damaged: some roles may read free or lost`;
   return map;

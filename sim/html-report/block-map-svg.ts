@@ -94,6 +94,7 @@ export function blockMapLegend(data: ReportData): string {
     ["boot", "boot / backup boot"],
     ["fsinfo", "FSInfo"],
     ["fat", "FAT copies"],
+    ["bitmap", "exFAT allocation bitmap / up-case table"],
     ["root", "root directory"],
     ["dir", "sub-directory"],
     ["free", "free"],

@@ -26,7 +26,7 @@ tr.step{cursor:pointer}tr.step.err td{background:#fde8e8}tr.step.sel td{backgrou
 .legend{margin:.4em 0}.lg{margin-right:1em;white-space:nowrap}.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle;border:1px solid #999}
 #blockmap{display:block;margin:.5em 0}
 .k-mbr,.k-boot{fill:#2f2f2f;background:#2f2f2f}.k-fsinfo{fill:#7f7f7f;background:#7f7f7f}.k-reserved{fill:#bbb;background:#bbb}
-.k-fat{fill:#f1a340;background:#f1a340}.k-root{fill:#8e63ce;background:#8e63ce}.k-dir{fill:#c3a5f0;background:#c3a5f0}
+.k-fat{fill:#f1a340;background:#f1a340}.k-bitmap{fill:#b35806;background:#b35806}.k-root{fill:#8e63ce;background:#8e63ce}.k-dir{fill:#c3a5f0;background:#c3a5f0}
 .k-free{fill:#eee;background:#eee}.k-lost{fill:#ff0;background:#ff0}.k-other{fill:#ccc;background:#ccc}
 rect.w,.mk-w{stroke:#111;stroke-width:1}.mk-w{border:2px solid #111}
 rect.c,.mk-c{fill:#e15759;background:#e15759}rect.t,.mk-t{fill:#ff7f0e;background:#ff7f0e}

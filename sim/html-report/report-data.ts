@@ -10,7 +10,18 @@ export const REPORT_DATA_FORMAT = "cardsim-report-data/1";
 
 /** What a run of sectors on the card is (from src/fat sector roles). */
 export type SectorKind =
-  "mbr" | "boot" | "fsinfo" | "reserved" | "fat" | "root" | "dir" | "data" | "free" | "lost" | "other";
+  | "mbr"
+  | "boot"
+  | "fsinfo"
+  | "reserved"
+  | "fat"
+  | "bitmap"
+  | "root"
+  | "dir"
+  | "data"
+  | "free"
+  | "lost"
+  | "other";
 
 /**
  * Consecutive sectors with one role: `[start, count, kind, label, byteOffset?]`. `label` is the

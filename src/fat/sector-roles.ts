@@ -1,14 +1,19 @@
 /**
  * The role of every sector of a FAT12/16/32 volume — boot, FSInfo, FAT copy and entries, root or
  * sub-directory, data of which file at which byte offset, free — for trace comparisons
- * (TRACE-FORMAT.md; src/trace/trace-diff.ts takes `roleOf`). It reads the raw device like fsck.ts
- * (fatgen103 layout via fat-layout.ts) and never writes.
+ * (TRACE-FORMAT.md; src/trace/trace-diff.ts takes `roleOf`), the shrink's cause text and the HTML
+ * report's block map. It reads the raw device like fsck.ts (fatgen103 layout via fat-layout.ts) and
+ * never writes. An exFAT volume gets its own roles (exfat-sector-roles.ts); a whole card with an MBR
+ * or a GPT is read through the partition partition.ts finds, its table sectors named too.
  *
  * Bounded on damaged images: each cluster is claimed by at most one chain, a chain walk stops at a
  * revisit, a free or out-of-range entry or after `clusterCount` steps, and directory scanning stops
  * after `maxDirEntries` entries; `truncated` says when a cap was hit.
  */
 import { blockCountOf, blockSizeOf, type BlockDevice } from "../block/index.ts";
+import { ExfatRoleWalker, isExfatBootSector, type ExfatRoleLayout } from "./exfat-sector-roles.ts";
+import { gptArraySectors } from "./gpt.ts";
+import { locateFatVolume, PartitionError } from "./partition.ts";
 import {
   ATTR,
   badClusterMark,
@@ -22,7 +27,10 @@ import {
 
 /** Options of {@link sectorRoles}. */
 export interface SectorRolesOptions {
-  /** Device block where the volume starts (an MBR partition's first sector); default 0. */
+  /**
+   * Device block where the volume starts (an MBR partition's first sector); default: 0 when block 0
+   * is a boot sector, else the partition partition.ts locates through the MBR or GPT.
+   */
   readonly volumeStart?: number;
   /** Directory entries (32-byte slots) scanned at most, over all directories; default 1,048,576. */
   readonly maxDirEntries?: number;
@@ -38,9 +46,16 @@ export interface RoleEntry {
 
 /** The sector-role map of one volume. */
 export interface SectorRoles {
-  /** The volume's geometry, or null when the boot sector is not a usable FAT boot sector. */
+  /** The volume's geometry, or null when the boot sector is not a usable FAT12/16/32 boot sector. */
   readonly layout: FatLayout | null;
-  /** Files and directories found (the FAT32 root directory first). */
+  /** The exFAT volume's geometry, or null when the volume is not exFAT. */
+  readonly exfat: ExfatRoleLayout | null;
+  /** Device block where the volume starts. */
+  readonly volumeStart: number;
+  /** The last device block a structure or a file of the volume uses (the volume start when none). */
+  readonly lastUsedSector: number;
+  /** Files and directories found (the FAT32 or exFAT root directory first; on exFAT also the
+   * `allocation bitmap` and `up-case table`, whose paths do not start with `/`). */
   readonly entries: readonly RoleEntry[];
   /** True when a cap or a broken structure cut the walk short (some roles may read `lost` or `free`). */
   readonly truncated: boolean;
@@ -250,8 +265,18 @@ class RoleWalker {
     return found;
   }
 
+  lastUsedSector(): number {
+    const L = this.layout;
+    if (!L) return this.start;
+    const perSector = L.bytesPerSector / this.ss;
+    let last = L.firstDataSector;
+    for (const e of this.entries)
+      for (const c of e.clusters)
+        last = Math.max(last, L.firstDataSector + (c - 1) * L.sectorsPerCluster - 1);
+    return this.start + Math.ceil((last + 1) * perSector) - 1;
+  }
+
   roleOf(lba: number): string {
-    if (lba < this.start) return lba === 0 ? "MBR" : "before the volume";
     const L = this.layout;
     if (!L)
       return lba === this.start
@@ -298,9 +323,76 @@ class RoleWalker {
   }
 }
 
-/** Builds the sector-role map of the FAT volume on `device` (reads only). */
+/** Where the volume starts and which sectors hold the partition table (MBR, GPT), as partition.ts finds it. */
+function locate(device: BlockDevice): { start: number; tableRole: (lba: number) => string | null } {
+  const mbr = (lba: number): string | null => (lba === 0 ? "MBR" : null);
+  try {
+    const found = locateFatVolume(device, undefined, "card");
+    const start = found.partition?.startSector ?? 0;
+    if (found.scheme === "none") return { start, tableRole: () => null };
+    if (found.scheme === "mbr") return { start, tableRole: mbr };
+    const arr = gptArraySectors(blockSizeOf(device));
+    const last = blockCountOf(device) - 1;
+    return {
+      start,
+      tableRole: (lba) =>
+        lba === 0
+          ? "protective MBR"
+          : lba === 1
+            ? "GPT header"
+            : lba < 2 + arr
+              ? "GPT entries"
+              : lba === last
+                ? "backup GPT header"
+                : lba >= last - arr
+                  ? "backup GPT entries"
+                  : null,
+    };
+  } catch (e) {
+    if (e instanceof PartitionError) return { start: 0, tableRole: () => null };
+    throw e;
+  }
+}
+
+/** Builds the sector-role map of the FAT or exFAT volume on `device` (reads only). */
 export function sectorRoles(device: BlockDevice, options: SectorRolesOptions = {}): SectorRoles {
-  const w = new RoleWalker(device, options);
+  const given = options.volumeStart;
+  const where =
+    given !== undefined
+      ? { start: given, tableRole: (lba: number) => (lba === 0 && given > 0 ? "MBR" : null) }
+      : locate(device);
+  const { start } = where;
+  const outside = (lba: number): string | null =>
+    where.tableRole(lba) ??
+    (lba < start ? "before the volume" : lba >= blockCountOf(device) ? "beyond the device" : null);
+  const first = new Uint8Array(blockSizeOf(device));
+  if (device.readblocks(start, first) === 0 && isExfatBootSector(first)) {
+    const x = new ExfatRoleWalker(
+      device,
+      start,
+      Math.max(0, blockCountOf(device)),
+      options.maxDirEntries ?? DEFAULT_MAX_DIR_ENTRIES,
+    );
+    x.run();
+    return {
+      layout: null,
+      exfat: x.layout,
+      volumeStart: start,
+      lastUsedSector: x.lastUsedSector(),
+      entries: x.entries,
+      truncated: x.truncated,
+      roleOf: (lba) => outside(lba) ?? x.roleOf(lba),
+    };
+  }
+  const w = new RoleWalker(device, { ...options, volumeStart: start });
   w.run();
-  return { layout: w.layout, entries: w.entries, truncated: w.truncated, roleOf: (lba) => w.roleOf(lba) };
+  return {
+    layout: w.layout,
+    exfat: null,
+    volumeStart: start,
+    lastUsedSector: w.lastUsedSector(),
+    entries: w.entries,
+    truncated: w.truncated,
+    roleOf: (lba) => where.tableRole(lba) ?? (lba < start ? "before the volume" : w.roleOf(lba)),
+  };
 }
