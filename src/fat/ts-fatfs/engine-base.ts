@@ -130,7 +130,8 @@ export class TsFatfsFile implements FatFile {
   }
 
   seek(position: number): void {
-    if (!Number.isInteger(position) || position < 0 || position > 0xffffffff)
+    // Beyond 4 GiB - 1 FatFs clamps on FAT and seeks on exFAT (64-bit offsets): file.ts seek.
+    if (!Number.isSafeInteger(position) || position < 0)
       throw new FatError(FRESULT.FR_INVALID_PARAMETER, "seek", this.path);
     const res = this.handle("seek").seek(position);
     if (res !== FRESULT.FR_OK) throw new FatError(res, "seek", this.path);

@@ -16,7 +16,7 @@
 import { FRESULT } from "../fat-engine.ts";
 import { RES } from "./disk.ts";
 import { AM, DIR, storeCluster } from "./directory.ts";
-import { CLUSTER_DISK_ERROR, st16, st32, type Volume } from "./volume.ts";
+import { CLUSTER_DISK_ERROR, FS_EXFAT, st16, st32, type Volume } from "./volume.ts";
 
 /** FatFs FA_* open-mode bits (ff.h) and the internal status bits (ff.c). */
 export const FA = {
@@ -191,7 +191,9 @@ export class FileObject {
     const vol = this.vol;
     const ss = vol.ss;
     let btw = data.length;
-    if (this.fptr + btw > 0xffffffff) btw = 0xffffffff - this.fptr;
+    // ff.c f_write: "file size cannot reach 4 GiB at FAT volume" (a short write with FR_OK); exFAT
+    // sizes are 64-bit (FSIZE_t is QWORD with FF_FS_EXFAT), so no clamp there.
+    if (vol.fsType !== FS_EXFAT && this.fptr + btw > 0xffffffff) btw = 0xffffffff - this.fptr;
     let done = 0;
     const advance = (n: number): void => {
       btw -= n;
@@ -306,6 +308,8 @@ export class FileObject {
     if (this.err) return this.err;
     const vol = this.vol;
     const ss = vol.ss;
+    // ff.c f_lseek: on FAT the offset is clamped to 4 GiB - 1; exFAT offsets are 64-bit.
+    if (vol.fsType !== FS_EXFAT && ofs > 0xffffffff) ofs = 0xffffffff;
     if (ofs > this.objsize && !(this.flag & FA.WRITE)) ofs = this.objsize;
     const ifptr = this.fptr;
     this.fptr = 0;
