@@ -83,11 +83,11 @@ export function findFreeRun(vol: Volume, clst: number, ncl: number): number {
   let run = 0;
   const bitsPerSector = vol.ss * 8;
   for (;;) {
-    if (vol.moveWindow(vol.bitbase + Math.floor(bit / bitsPerSector)) !== FRESULT.FR_OK)
-      return CLUSTER_DISK_ERROR;
+    const w = vol.bitmapSector(vol.bitbase + Math.floor(bit / bitsPerSector));
+    if (w === null) return CLUSTER_DISK_ERROR;
     const sectorEnd = (Math.floor(bit / bitsPerSector) + 1) * bitsPerSector;
     while (bit < sectorEnd) {
-      const inUse = (vol.win[Math.floor(bit / 8) % vol.ss] >>> (bit % 8)) & 1;
+      const inUse = (w[Math.floor(bit / 8) % vol.ss] >>> (bit % 8)) & 1;
       bit++;
       let wrapped = false;
       if (bit >= total) {
@@ -111,14 +111,15 @@ export function changeBitmap(vol: Volume, clst: number, ncl: number, inUse: bool
   let bit = clst - 2;
   const bitsPerSector = vol.ss * 8;
   while (ncl > 0) {
-    if (vol.moveWindow(vol.bitbase + Math.floor(bit / bitsPerSector)) !== FRESULT.FR_OK)
-      return FRESULT.FR_DISK_ERR;
+    // The window (FatFs), or SdFat's bitmap cache in sdfat mode (volume.ts bitmapSector).
+    const w = vol.bitmapSector(vol.bitbase + Math.floor(bit / bitsPerSector));
+    if (w === null) return FRESULT.FR_DISK_ERR;
     do {
       const i = Math.floor(bit / 8) % vol.ss;
       const mask = 1 << (bit % 8);
-      if (((vol.win[i] & mask) !== 0) === inUse) return FRESULT.FR_INT_ERR;
-      vol.win[i] ^= mask;
-      vol.wflag = true;
+      if (((w[i] & mask) !== 0) === inUse) return FRESULT.FR_INT_ERR;
+      w[i] ^= mask;
+      vol.bitmapChanged();
       bit++;
       ncl--;
     } while (ncl > 0 && bit % bitsPerSector !== 0);

@@ -67,7 +67,10 @@ export class Volume {
   /**
    * `sdfat` mode only: SdFat's separate FAT cache (FatVolume's m_fatCache, USE_SEPARATE_FAT_CACHE on
    * ARM). FAT entries go through it, so a FAT sector stays dirty until it is evicted or synced, and
-   * sync writes the directory sector before the FAT (DEVICE-FACTS, "Teensy 4.1 storage").
+   * sync writes the directory sector before the FAT (DEVICE-FACTS, "Teensy 4.1 storage"). On exFAT
+   * the same buffer is SdFat's bitmap cache (ExFatPartition m_bitmapCache, USE_EXFAT_BITMAP_CACHE on
+   * ARM): Allocation Bitmap sectors go through it, exFAT's FAT entries through the window (SdFat's
+   * m_dataCache), and sync writes the bitmap first (ExFatPartition::cacheSync).
    */
   private readonly fatCache: { buf: Uint8Array; sect: number; dirty: boolean } | null;
   /** LFN working buffer (FatFs lfnbuf), UTF-16 units, 0-terminated. */
@@ -129,9 +132,11 @@ export class Volume {
    * mode the FAT cache follows the window (SdFat FatVolume::cacheSync: m_cache, then m_fatCache).
    */
   syncFs(): number {
-    let res = this.syncWindow();
+    // exFAT in sdfat mode: ExFatPartition::cacheSync is m_bitmapCache, then m_dataCache, then sync.
+    const bitmapFirst = this.fsType === FS_EXFAT;
+    let res = bitmapFirst ? this.syncFatCache() : this.syncWindow();
     if (res !== FRESULT.FR_OK) return res;
-    res = this.syncFatCache();
+    res = bitmapFirst ? this.syncWindow() : this.syncFatCache();
     if (res !== FRESULT.FR_OK) return res;
     if (this.fsType === FS_FAT32 && this.fsiFlag === 1) {
       const w = this.win;
@@ -176,6 +181,19 @@ export class Volume {
     }
     fc.sect = sect;
     return fc.buf;
+  }
+
+  /**
+   * The buffer holding Allocation Bitmap sector `sect` (exFAT): the window (FatFs), or in `sdfat` mode
+   * SdFat's bitmap cache, the previous bitmap sector written back first when dirty. Null on a disk error.
+   */
+  bitmapSector(sect: number): Uint8Array | null {
+    return this.fatSector(sect);
+  }
+
+  /** The bitmap sector just changed in {@link bitmapSector}'s buffer. */
+  bitmapChanged(): void {
+    this.fatChanged();
   }
 
   /** The FAT sector just changed in {@link fatSector}'s buffer. */
