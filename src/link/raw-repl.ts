@@ -42,6 +42,11 @@ export interface RawReplOptions {
   classicChunkBytes?: number;
   /** Classic raw mode: pause after each chunk (mpremote: 10 ms). */
   classicChunkDelayMs?: number;
+  /**
+   * The most bytes one read gathers without its end (a banner, a prompt, a frame's `\x04`): a board
+   * or a line that never ends a frame is a `frame` error, not an ever-growing buffer. Default 64 MiB.
+   */
+  maxFrameBytes?: number;
 }
 
 /** Options of one {@link RawRepl.exec}; times in milliseconds. */
@@ -91,6 +96,7 @@ export class RawRepl {
       rawPaste: options.rawPaste ?? true,
       classicChunkBytes: options.classicChunkBytes ?? 256,
       classicChunkDelayMs: options.classicChunkDelayMs ?? 10,
+      maxFrameBytes: options.maxFrameBytes ?? 64 * 1024 * 1024,
     };
     if (!this.o.rawPaste) this.pasteSupport = false;
   }
@@ -139,7 +145,10 @@ export class RawRepl {
     await this.timer.sleep(this.o.settleMs);
     this.queue.drain();
     await this.send(ascii("\r\x01"), "`\\r\\x01` (enter raw REPL)");
-    const r = await this.queue.readUntil(BANNER_PROMPT, { totalTimeoutMs: this.o.promptTimeoutMs });
+    const r = await this.queue.readUntil(BANNER_PROMPT, {
+      totalTimeoutMs: this.o.promptTimeoutMs,
+      maxBytes: this.o.maxFrameBytes,
+    });
     if (r.end !== "found") throw this.promptFailure(r, "`\\r\\x01`", "the raw REPL banner");
     this.state = "raw";
     if (options.softReset) await this.softReset();
@@ -154,7 +163,7 @@ export class RawRepl {
     this.requireRaw("softReset");
     this.state = "unknown";
     await this.send(EOT, "`\\x04` (soft reset)");
-    const limits = { totalTimeoutMs: this.o.promptTimeoutMs };
+    const limits = { totalTimeoutMs: this.o.promptTimeoutMs, maxBytes: this.o.maxFrameBytes };
     const reboot = await this.queue.readUntil(SOFT_REBOOT, limits);
     if (reboot.end !== "found") throw this.promptFailure(reboot, "`\\x04` (soft reset)", "`soft reboot`");
     const boot = await this.queue.readUntil(BANNER, limits);
@@ -227,7 +236,7 @@ export class RawRepl {
   /** `\x05A\x01` → `R\x01` (raw-paste on), `R\x00` (refused) or the banner again (unknown). */
   private async tryRawPaste(): Promise<boolean> {
     await this.send(ascii("\x05A\x01"), "`\\x05A\\x01` (raw-paste request)");
-    const limits = { totalTimeoutMs: this.o.promptTimeoutMs };
+    const limits = { totalTimeoutMs: this.o.promptTimeoutMs, maxBytes: this.o.maxFrameBytes };
     const r = await this.queue.readBytes(2, limits);
     if (r.end !== "found") throw this.promptFailure(r, "`\\x05A\\x01`", "the raw-paste answer");
     if (r.data[0] === 0x52 && r.data[1] === 0x01) {
@@ -254,7 +263,7 @@ export class RawRepl {
 
   /** Raw-paste: a u16le window, `\x01` per freed window, `\x04` to end (or from the board: abort). */
   private async writeRawPaste(code: Uint8Array): Promise<void> {
-    const limits = { totalTimeoutMs: this.o.promptTimeoutMs };
+    const limits = { totalTimeoutMs: this.o.promptTimeoutMs, maxBytes: this.o.maxFrameBytes };
     const w = await this.queue.readBytes(2, limits);
     if (w.end !== "found") throw this.promptFailure(w, "`R\\x01`", "the raw-paste window size");
     const window = w.data[0] | (w.data[1] << 8);
@@ -292,7 +301,10 @@ export class RawRepl {
       await this.timer.sleep(this.o.classicChunkDelayMs);
     }
     await this.send(EOT, "`\\x04` (end of code)");
-    const ok = await this.queue.readBytes(2, { totalTimeoutMs: this.o.promptTimeoutMs });
+    const ok = await this.queue.readBytes(2, {
+      totalTimeoutMs: this.o.promptTimeoutMs,
+      maxBytes: this.o.maxFrameBytes,
+    });
     if (ok.end !== "found") throw this.promptFailure(ok, "sending code", "`OK`");
     if (ok.data[0] !== 0x4f || ok.data[1] !== 0x4b) throw this.frameError("no `OK` after the code", ok.data);
   }
@@ -302,12 +314,18 @@ export class RawRepl {
     const limits = {
       idleTimeoutMs: options.timeoutMs ?? this.o.execTimeoutMs,
       totalTimeoutMs: options.totalTimeoutMs,
+      maxBytes: this.o.maxFrameBytes,
     };
     const out = await this.queue.readUntil(EOT, limits);
+    if (out.end === "overflow") throw this.overflowError("the code's stdout", out.data);
     if (out.end !== "found") return this.failedRun(out, limits.idleTimeoutMs, "stdout");
     const err = await this.queue.readUntil(EOT, limits);
+    if (err.end === "overflow") throw this.overflowError("the code's traceback", err.data);
     if (err.end !== "found") return this.failedRun(err, limits.idleTimeoutMs, "stderr", out.data);
-    const prompt = await this.queue.readBytes(1, { totalTimeoutMs: this.o.promptTimeoutMs });
+    const prompt = await this.queue.readBytes(1, {
+      totalTimeoutMs: this.o.promptTimeoutMs,
+      maxBytes: this.o.maxFrameBytes,
+    });
     if (prompt.end !== "found") throw this.promptFailure(prompt, "the code's output", "the `>` prompt");
     if (prompt.data[0] !== PROMPT[0]) throw this.frameError("no `>` prompt after the output", prompt.data);
     return { stdout: out.data.subarray(0, -1), stderr: err.data.subarray(0, -1) };
@@ -324,7 +342,7 @@ export class RawRepl {
     if (r.end === "closed")
       throw this.disconnectedError("while the code ran", { partialStdout: utf8.decode(printed) });
     await this.send(Uint8Array.of(0x03), "`\\x03` (interrupt after a timeout)");
-    const grace = { totalTimeoutMs: this.o.interruptGraceMs };
+    const grace = { totalTimeoutMs: this.o.interruptGraceMs, maxBytes: this.o.maxFrameBytes };
     let recovered = false;
     const rest = part === "stdout" ? await this.queue.readUntil(EOT, grace) : { end: "found" as const };
     if (rest.end === "found") {
@@ -379,6 +397,7 @@ export class RawRepl {
   }
 
   private promptFailure(r: ReadResult, after: string, expected: string): LinkError {
+    if (r.end === "overflow") return this.overflowError(`${expected} after ${after}`, r.data);
     if (r.end === "closed")
       return this.disconnectedError(`while waiting for ${expected} after ${after}`, { received: r.data });
     const code: LinkErrorCode = r.data.length === 0 ? "no-answer" : "garbage";
@@ -400,6 +419,14 @@ export class RawRepl {
           : `${baud} (921600 and 12000000 speak OpenMV's debug protocol), is the board running MicroPython${holders}?`,
       received: code === "garbage" ? r.data : undefined,
     });
+  }
+
+  /** More than `maxFrameBytes` arrived while waiting for the end of `what`. */
+  private overflowError(what: string, received: Uint8Array): LinkError {
+    return this.frameError(
+      `${received.length} bytes without the end of ${what} (at most ${this.o.maxFrameBytes} bytes are read while waiting for it; expected \`\\x04\` or the prompt)`,
+      received,
+    );
   }
 
   private frameError(what: string, received: Uint8Array): LinkError {

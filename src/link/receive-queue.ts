@@ -1,8 +1,8 @@
 import type { ByteStream, StreamEnd } from "./byte-stream.ts";
 import type { LinkTimer } from "./timer.ts";
 
-/** How a read finished. */
-export type ReadEnd = "found" | "timeout" | "closed";
+/** How a read finished (`overflow`: more than `maxBytes` arrived without the match). */
+export type ReadEnd = "found" | "timeout" | "closed" | "overflow";
 
 /** The bytes a read consumed and why it stopped. */
 export interface ReadResult {
@@ -17,6 +17,8 @@ export interface ReadLimits {
   idleTimeoutMs?: number;
   /** The longest the whole read may take. */
   totalTimeoutMs?: number;
+  /** The most bytes a read may gather without its match: a board that never ends a frame. */
+  maxBytes?: number;
 }
 
 /** Incoming bytes of a stream, read with timeouts on an injected timer. */
@@ -100,6 +102,8 @@ export class ReceiveQueue {
     const now = match();
     if (now >= 0) return Promise.resolve({ data: this.take(now), end: "found" });
     if (this.streamEnd) return Promise.resolve({ data: this.drain(), end: "closed" });
+    const over = (): boolean => limits.maxBytes !== undefined && this.available() > limits.maxBytes;
+    if (over()) return Promise.resolve({ data: this.drain(), end: "overflow" });
     return new Promise((resolve) => {
       let cancelIdle: (() => void) | undefined;
       let cancelTotal: (() => void) | undefined;
@@ -121,6 +125,7 @@ export class ReceiveQueue {
         const n = match();
         if (n >= 0) finish("found", n);
         else if (this.ending) finish("closed", this.available());
+        else if (over()) finish("overflow", this.available());
         else if (arrived) armIdle();
       };
     });

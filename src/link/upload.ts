@@ -61,7 +61,7 @@ export async function remoteSha256(repl: RawRepl, remotePath: string): Promise<s
     throw new LinkError({
       code: "frame",
       port: repl.port,
-      what: `the board's sha256 of ${remotePath} is not 64 hex digits: ${JSON.stringify(out.slice(0, 80))}`,
+      what: `the sha256 that ${repl.port} printed for ${remotePath} is not 64 hex digits: ${JSON.stringify(out.slice(0, 80))}`,
       hint: "does the firmware have hashlib.sha256 and binascii, or is something else printing on the board?",
     });
   return out;
@@ -81,15 +81,23 @@ export async function uploadFile(
   const step = options.chunkBytes ?? (repl.rawPasteSupported ? 4096 : 256);
   await repl.execOk(`_f = open(${pyStringLiteral(remotePath)}, 'wb')\n_w = _f.write`);
   let chunks = 0;
+  let written = false;
   try {
     for (let i = 0; i < localBytes.length; i += step) {
       await repl.execOk(`_w(${pyBytesLiteral(localBytes.subarray(i, i + step))})`);
       chunks++;
       options.onProgress?.(Math.min(i + step, localBytes.length), localBytes.length);
     }
+    written = true;
   } finally {
-    // Close even after a failed chunk, so the board does not keep the file open.
-    if (repl.inRawRepl) await repl.exec("_f.close()\ndel _f, _w").catch(() => undefined);
+    // Close even after a failed chunk, so the board does not keep the file open. After a failed
+    // chunk its error is the one reported; after the last chunk a failed close is (the link is then
+    // out of the raw REPL, and the hash check below could not run).
+    if (repl.inRawRepl) {
+      const closing = repl.exec("_f.close()\ndel _f, _w");
+      if (written) await closing;
+      else await closing.catch(() => undefined);
+    }
   }
   const after = await remoteSha256(repl, remotePath);
   if (after !== sha256)

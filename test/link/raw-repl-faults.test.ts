@@ -173,4 +173,32 @@ describe("serial faults give typed errors naming the port and what to check", ()
     expect(e.code).toBe("disconnected");
     expect(e.message).toContain("(board reset)");
   });
+
+  it("a frame that never ends (oversize output): a frame error at maxFrameBytes, not an ever-growing buffer", async () => {
+    const pair = memoryPair("/dev/ttyACM0");
+    // 20 KiB of output and a run that never ends: the frame's \x04 never comes.
+    new FakeReplDevice(pair.device, {
+      exec: (_code, io) => {
+        io.print("y".repeat(20 * 1024));
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const repl = await RawRepl.connect(pair.host, { timer: new FakeTimer(), maxFrameBytes: 4096 });
+    const e = await failure(repl.exec("print(1)"));
+    expect(e.code).toBe("frame");
+    expect(e.message).toMatch(
+      /^garbled raw-REPL frame from \/dev\/ttyACM0: \d+ bytes without the end of the code's stdout \(at most 4096 bytes/,
+    );
+    expect(e.received!.length).toBeGreaterThan(4096);
+    expect(repl.inRawRepl).toBe(false);
+  });
+
+  it("a banner that never comes amid endless noise: a frame error naming what was awaited", async () => {
+    const pair = memoryPair("/dev/ttyACM0");
+    responder(pair.device, () => "z".repeat(3000));
+    const e = await failure(RawRepl.connect(pair.host, { timer: new FakeTimer(), maxFrameBytes: 1024 }));
+    expect(e.code).toBe("frame");
+    expect(e.message).toContain("without the end of the raw REPL banner after `\\r\\x01`");
+    expect(pair.host.isClosed).toBe(true);
+  });
 });

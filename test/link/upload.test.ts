@@ -110,6 +110,34 @@ describe("uploadFile (mpremote fs cp with a sha256 check)", () => {
       /\/flash\/a\.py on \/dev\/ttyACM0 has sha256 [0-9a-f]{64} after upload, expected [0-9a-f]{64}/,
     );
   });
+  it("a reply that is not a hash names the port (found by the raw-REPL fuzz surface)", async () => {
+    const pair = memoryPair("/dev/ttyACM0");
+    new FakeReplDevice(pair.device, { exec: (_code, io) => io.print("bsent\r\n") });
+    const repl = await RawRepl.connect(pair.host, { timer: new FakeTimer() });
+    const e = (await remoteSha256(repl, "/x.bin").catch((x: unknown) => x)) as LinkError;
+    expect(e).toBeInstanceOf(LinkError);
+    expect(e.message).toMatch(
+      /^the sha256 that \/dev\/ttyACM0 printed for \/x\.bin is not 64 hex digits: "bsent"/,
+    );
+  });
+
+  it("a close that fails after the last chunk is the error, not a later 'not in the raw REPL' (fuzz finding)", async () => {
+    const files: FakeFiles = new Map();
+    const pair = memoryPair("/dev/ttyACM0");
+    const onFiles = fakeFilesExec(files);
+    new FakeReplDevice(pair.device, {
+      exec: (code, io) => {
+        // The board goes away while it closes the file.
+        if (code.startsWith("_f.close()")) return void pair.disconnect("board reset");
+        return onFiles(code, io);
+      },
+    });
+    const repl = await RawRepl.connect(pair.host, { timer: new FakeTimer() });
+    const e = (await uploadFile(repl, sample(300), "/flash/a.py").catch((x: unknown) => x)) as LinkError;
+    expect(e).toBeInstanceOf(LinkError);
+    expect(e.code).toBe("disconnected");
+    expect(e.message).toContain("/dev/ttyACM0 disconnected while the code ran (board reset)");
+  });
 });
 
 describe("execJson / evalJson", () => {
