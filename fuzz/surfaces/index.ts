@@ -2,6 +2,7 @@
 import type { Surface } from "./harness.ts";
 import { encSurface } from "./enc-files.ts";
 import { imageSurface } from "./image-commands.ts";
+import { replSurface } from "./repl-replies.ts";
 import { scenarioRunSurface } from "./scenario-runs.ts";
 import {
   esp32Surface,
@@ -26,6 +27,7 @@ export const SURFACES: Record<
   pat: { make: patSurface as never, cases: 100_000 },
   esp32: { make: esp32Surface as never, cases: 100_000 },
   enc: { make: encSurface as never, cases: 100_000 },
+  repl: { make: replSurface as never, cases: 100_000 },
   image: { make: imageSurface as never, cases: 10_000 },
   scenarios: { make: scenarioRunSurface as never, cases: 2_000 },
 };

@@ -15,6 +15,7 @@ const BUDGET: Record<string, number> = {
   pat: 300,
   esp32: 300,
   enc: 300,
+  repl: 300,
   image: 24,
   scenarios: 6,
 };
