@@ -592,6 +592,8 @@ async function cmdFsck(p: Parsed, io: ImageCliIo): Promise<number> {
     } else {
       const lines = result.findings.map((f) => `${f.kind}: ${f.message}`);
       if (result.omittedFindings > 0) lines.push(`... and ${result.omittedFindings} more findings`);
+      // Warnings do not make the volume unclean (fsck.fat only mentions them), but they are shown.
+      for (const w of result.warnings) lines.push(`warning: ${w.kind}: ${w.message}`);
       const s = result.summary;
       if (!s && result.usable)
         lines.push(

@@ -146,6 +146,29 @@ describe("cardsim image", () => {
     expect(json.findings.map((f) => f.kind)).toContain("truncated-image");
   });
 
+  it("fsck's text output prints warnings (a differing FAT32 backup boot sector), still exit 0 as fsck.fat", async () => {
+    const img = p("backup.img");
+    expect((await cli("mkfs", img, "--size", "40MiB", "--fat", "32")).code).toBe(0);
+    const bytes = readFileSync(img);
+    const backup = bytes.readUInt16LE(0x32); // BPB_BkBootSec
+    bytes[backup * 512 + 0x43] ^= 0xff; // the backup's volume serial number
+    writeFileSync(img, bytes);
+    const r = await cli("fsck", img);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toMatch(
+      new RegExp(
+        `^warning: backup-boot-differs: the backup boot sector \\(sector ${backup}\\) differs from the boot sector at byte 67: `,
+        "m",
+      ),
+    );
+    const json = JSON.parse((await cli("fsck", img, "--json")).stdout.toString()) as {
+      warnings: { kind: string }[];
+    };
+    expect(json.warnings.map((w) => w.kind)).toEqual(["backup-boot-differs"]);
+    // The independent checker agrees it is clean (it only mentions the backup).
+    expect(() => execFileSync("fsck.fat", ["-n", img], { stdio: "pipe" })).not.toThrow();
+  });
+
   it("--partition works on MBR images made by mkfs --partition 1", async () => {
     const img = p("mbr.img");
     expect((await cli("mkfs", img, "--size", "40MiB", "--fat", "32", "--partition", "1")).code).toBe(0);
