@@ -422,9 +422,17 @@ def _writes_mode(mode):
 
 
 def _read_or_none(path):
+    # As the simulator reads a file for its evidence (src/crash/read-file.ts): stat, then one read of
+    # the file's size. f.read() without a size reads in small chunks (MicroPython's readall), and
+    # every partial-sector read goes through FatFs's one window (FF_FS_TINY), evicting the FAT
+    # sector: the FAT is read again for every cluster, the card's reads take virtual time and the
+    # clock runs ahead of the simulator's (card-full's image names came a second later).
     try:
+        st = os.stat(path)
+        if st[0] & 0x4000:
+            return None
         with open(path, "rb") as f:
-            return f.read()
+            return f.read(st[6])
     except OSError:
         return None
 
