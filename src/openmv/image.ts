@@ -6,19 +6,12 @@
  * `imlib_save_image`), `src/omv/imlib/jpeg.c` (`jpeg_read_geometry`, `jpeg_compress`),
  * `src/omv/common/ff_wrapper.c` (error texts), `src/omv/modules/py_image.c`, DEVICE-FACTS.md.
  *
- * JPEG encoder: jpeg-js, not OpenMV's. Known differences (documented, visible in file sizes):
- * - Subsampling: OpenMV's software encoder uses 4:2:0 for quality ≤ 35, 4:2:2 for quality < 60 and
- *   4:4:4 above (jpeg.c `jpeg_compress`); jpeg-js always writes 4:4:4 (H=V=1 for Y, Cb and Cr). At the
- *   pipeline's quality 50 the camera writes 4:2:2, so jpeg-js files are larger (more chroma blocks).
- * - Grayscale: OpenMV writes a one-component JPEG; jpeg-js always writes three components (Y, Cb, Cr
- *   with neutral chroma).
- * - jpeg-js adds a JFIF APP0 segment; OpenMV's encoder writes its own minimal header. Both start with
- *   `FF D8` and carry a baseline SOF0, so the load-time header check treats them alike.
- * - Colour conversion and quantisation rounding differ slightly (pixel values, not structure).
+ * JPEG encoder: our own baseline encoder (jpeg-encoder.ts) with the camera's file structure, its
+ * quantisation rule and its subsampling for the quality (jpeg.c `jpeg_compress`, DEVICE-FACTS):
+ * 4:2:0 for quality ≤ 35, 4:2:2 below 60, 4:4:4 above; grayscale as one component. Pixel values differ
+ * slightly from the camera's (colour conversion, rounding; see jpeg-encoder.ts), the structure does not.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import jpeg from "jpeg-js";
+import { encodeBaselineJpeg, type JpegSubsampling } from "./jpeg-encoder.ts";
 import { PyOSError, ValueError } from "./py-errors.ts";
 
 /** Pixel formats modelled: `sensor.RGB565`, `sensor.GRAYSCALE`, and compressed `image.JPEG`. */
@@ -144,86 +137,26 @@ export function checkCompressQuality(quality: number): void {
   }
 }
 
+/** The camera's chroma subsampling for a quality (jpeg.c `jpeg_compress`; DEVICE-FACTS). */
+export function subsamplingForQuality(quality: number): JpegSubsampling {
+  return quality <= 35 ? "4:2:0" : quality < 60 ? "4:2:2" : "4:4:4";
+}
+
 /**
- * Encodes an uncompressed image to JPEG bytes with jpeg-js (see the module comment for differences).
+ * Encodes an uncompressed image to JPEG bytes (see the module comment).
  * @throws OSError("Compression Failed!") when the encoder throws
  */
 export function encodeJpeg(img: Image, quality: number): Uint8Array {
   if (img.format === "JPEG") return img.bytearray();
-  const { width, height } = img;
-  const src = img.bytearray();
-  const rgba = new Uint8Array(width * height * 4);
-  if (img.format === "RGB565") {
-    for (let i = 0, o = 0; o < rgba.length; i += 2, o += 4) {
-      const p = src[i] | (src[i + 1] << 8);
-      const r5 = p >> 11;
-      const g6 = (p >> 5) & 0x3f;
-      const b5 = p & 0x1f;
-      // COLOR_RGB565_TO_R8/G8/B8: bit replication
-      rgba[o] = (r5 << 3) | (r5 >> 2);
-      rgba[o + 1] = (g6 << 2) | (g6 >> 4);
-      rgba[o + 2] = (b5 << 3) | (b5 >> 2);
-      rgba[o + 3] = 255;
-    }
-  } else {
-    for (let i = 0, o = 0; o < rgba.length; i++, o += 4) {
-      rgba[o] = rgba[o + 1] = rgba[o + 2] = src[i];
-      rgba[o + 3] = 255;
-    }
-  }
   try {
-    const encoder = sharedEncoder();
-    const out = encoder
-      ? encoder.encode({ width, height, data: rgba }, quality)
-      : jpeg.encode({ width, height, data: rgba }, quality).data;
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    return encodeBaselineJpeg(
+      { width: img.width, height: img.height, format: img.format, data: img.bytearray() },
+      quality,
+      subsamplingForQuality(quality),
+    );
   } catch {
     throw PyOSError("Compression Failed!");
   }
-}
-
-interface JpegJsEncoder {
-  encode(image: { width: number; height: number; data: Uint8Array }, quality: number): Buffer;
-}
-
-let encoderCache: JpegJsEncoder | null | undefined;
-
-/**
- * One reused jpeg-js `JPEGEncoder` instance. `jpeg.encode()` builds a new encoder per call, and its
- * table set-up (~25 ms) costs more than encoding a QVGA frame; the class is not exported, so it is
- * taken from jpeg-js's own encoder.js. The instance resets its output and DC predictors on every
- * `encode` and recomputes the quantisation tables when the quality changes, so its output is
- * byte-identical to `jpeg.encode()` (checked once here; on any mismatch or failure the plain
- * `jpeg.encode()` is used).
- */
-function sharedEncoder(): JpegJsEncoder | null {
-  if (encoderCache !== undefined) return encoderCache;
-  encoderCache = null;
-  try {
-    const require = createRequire(import.meta.url);
-    const source = readFileSync(require.resolve("jpeg-js/lib/encoder.js"), "utf8");
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- evaluates jpeg-js's own file to reach its encoder class
-    const factory = new Function(
-      "module",
-      "exports",
-      "require",
-      "Buffer",
-      `${source}\nreturn JPEGEncoder;`,
-    ) as (...args: unknown[]) => new (quality: number) => JpegJsEncoder;
-    const module = { exports: {} };
-    const Encoder = factory(module, module.exports, require, Buffer);
-    const candidate = new Encoder(50);
-    const probe = { width: 9, height: 9, data: new Uint8Array(9 * 9 * 4).map((_, i) => (i * 31) & 0xff) };
-    for (const q of [50, 90]) {
-      const a = candidate.encode(probe, q);
-      const b = jpeg.encode(probe, q).data;
-      if (!a.equals(b)) return encoderCache;
-    }
-    encoderCache = candidate;
-  } catch {
-    encoderCache = null;
-  }
-  return encoderCache;
 }
 
 /** File formats chosen by `imblib_parse_extension`. */

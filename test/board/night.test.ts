@@ -213,8 +213,8 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim night against the virtua
     const c = result("r3", "pipeline-as-reported-sweep");
     expect(c.verdict).toBe("agree");
     expect(c.cuts!.map((x) => [x.boardWrite, x.simWrite, x.agree])).toEqual([
-      [8, 8, true],
-      [26, 26, true],
+      [12, 12, true],
+      [36, 36, true],
     ]);
   }, 300_000);
 

@@ -122,12 +122,12 @@ describe("cardsim shrink", () => {
     ]);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as ShrinkJson;
-    expect(j.replayId).toBe("pipeline-as-reported-sweep@1/cut=w27;policy=random-subset;seed=0");
-    expect(j.goal).toMatchObject({ class: "silent", path: "/sdcard/myimages/221_1735689600000.enc" });
+    expect(j.replayId).toBe("pipeline-as-reported-sweep@1/cut=w40;policy=random-subset;seed=0");
+    expect(j.goal).toMatchObject({ class: "silent", path: "/sdcard/myimages/221_1735689601000.enc" });
     expect(j.steps.minimal).toBeLessThanOrEqual(j.steps.original);
     expect(j.writesBeforeCut.minimal).toBeLessThanOrEqual(j.writesBeforeCut.original);
     expect(j.explanation).toMatch(/^Power is cut while write \d+ \(LBA \d+/);
-    expect(j.explanation).toContain("/sdcard/myimages/221_1735689600000.enc is silent");
+    expect(j.explanation).toContain("/sdcard/myimages/221_1735689601000.enc is silent");
     const text = readFileSync(join(dir, "as-min.yaml"), "utf8");
     expect(text).toMatch(/^# Minimal reproducer written by cardsim shrink pipeline-as-reported-sweep/);
     expect(parseYaml(text)).toMatchObject({ name: "as-min", expect: { sweep: { silent: 1 } } });
