@@ -267,7 +267,7 @@ export function addResults(parts: readonly SurfaceResult[]): SurfaceResult {
 
 /** The table `npm run fuzz` prints and docs/fuzzing.md quotes. */
 export function surfaceTable(results: SurfaceResult[]): string {
-  const rows = [["surface", "cases", "rejected (InputError)", "crashes", "hangs", "memory", "modified"]];
+  const rows = [["surface", "cases", "rejected (located error)", "crashes", "hangs", "memory", "modified"]];
   for (const r of results)
     rows.push([
       r.name,
