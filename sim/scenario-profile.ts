@@ -9,6 +9,7 @@ import {
   tiny64mTestConfig,
   type SdCardConfig,
 } from "../src/card/index.ts";
+import { RamBlockDevice, readAll } from "../src/block/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
 import { parseFaultPlan, type FaultPlan } from "../src/faults/index.ts";
 import { loadFatDriver, type FatDriverKind } from "../src/fat/drivers.ts";
@@ -63,4 +64,19 @@ export function profileContext(scenario: Scenario, seed: number): ProfileContext
 export function faultPlanOf(scenario: Scenario, seed: number): FaultPlan {
   const plan = parseFaultPlan({ version: 1, seed, faults: scenario.faults }, scenario.file);
   return profileOf(scenario).adjustFaultPlan?.(plan, scenario.device) ?? plan;
+}
+
+/**
+ * The card as the simulator provisions it for `scenario`, as an image: what a serial target writes to
+ * the device's card before the run. A driver of its own on a clock at zero, as the simulator
+ * provisions at virtual time 0.
+ */
+export async function provisionedImage(scenario: Scenario, seed: number): Promise<Uint8Array> {
+  const fat = await loadFatDriver(new VirtualClock(), engineOf(scenario));
+  const media = new RamBlockDevice(512, cardConfigOf(scenario).capacitySectors);
+  profileOf(scenario).provision(media, scenario.card.format, scenario.device, {
+    ...profileContext(scenario, seed),
+    fat,
+  });
+  return readAll(media);
 }

@@ -3,6 +3,7 @@
  * built-in simulator (`sim`) is registered by {@link loadTargetPlugins}; tests register scripted
  * fakes with {@link registerTarget} and pass `loadPlugins: false` to the CLI.
  */
+import { getProfile, profileNames } from "../src/profiles/index.ts";
 import type { RunOracle } from "./oracle.ts";
 import { CapabilityError } from "./runner.ts";
 import type { FaultValidator } from "./scenario-schema.ts";
@@ -69,4 +70,21 @@ export async function loadTargetPlugins(): Promise<void> {
       );
     },
   });
+  // Likewise each profile's own serial link (sim/link-target.ts), e.g. the Teensy's esp32-link.
+  for (const name of linkTargetNames())
+    registerTarget(name, {
+      create: () => {
+        throw new CapabilityError(`--target ${name} needs --port PATH (the device's serial port)`);
+      },
+    });
+}
+
+/** The `--target` names of the profiles' own serial links (`esp32-link`). */
+export function linkTargetNames(): string[] {
+  const names = new Set<string>();
+  for (const p of profileNames()) {
+    const link = getProfile(p)?.deviceLink;
+    if (link) names.add(link.targetName);
+  }
+  return [...names].sort();
 }

@@ -38,7 +38,13 @@ import {
   parseShard,
   SWEEP_CHECK_PREFIX,
 } from "../shard.ts";
-import { getFaultValidator, getTarget, loadTargetPlugins, registeredTargetNames } from "../targets.ts";
+import {
+  getFaultValidator,
+  getTarget,
+  linkTargetNames,
+  loadTargetPlugins,
+  registeredTargetNames,
+} from "../targets.ts";
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliEnv {
@@ -93,11 +99,12 @@ options:
   --shard i/n         check part i of n of the sweep (implies --sweep)
   --replay ID         rebuild one crash state (an ID from a sweep report)
   --update-golden     rewrite golden/NAME.json from this run
-  --target NAME       target to run on (default sim; board: a real or virtual board over serial)
-  --port PATH         with --target board: the board's serial port (e.g. /dev/ttyACM0)
-  --baud N            with --target board: default 115200 (921600/12000000: OpenMV debug protocol)
-  --power-cycle CMD   with --target board: shell command that cycles the board's power
-  --allow-format      with --target board: the run overwrites the card's first sectors
+  --target NAME       target to run on (default sim; board: a real or virtual board over serial;
+                      esp32-link: a Teensy (real or virtual) over its ESP32 port, docs/esp32-link.md)
+  --port PATH         with --target board/esp32-link: the serial port (e.g. /dev/ttyACM0)
+  --baud N            with --target board/esp32-link: default 115200 (board: 921600/12000000 are refused)
+  --power-cycle CMD   with --target board/esp32-link: shell command that cycles the device's power
+  --allow-format      with --target board/esp32-link: the run overwrites the card's first sectors
   --scenarios DIR     scenario directory (default <repo>/scenarios)
   --golden DIR        golden directory (default <repo>/golden)
 `;
@@ -400,9 +407,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     const boardOnly = (["port", "baud", "power-cycle", "allow-format"] as const).filter(
       (f) => values[f] !== undefined,
     );
-    if (boardOnly.length > 0 && values.target !== "board")
+    const serialTarget = values.target === "board" || linkTargetNames().includes(values.target ?? "");
+    if (boardOnly.length > 0 && !serialTarget)
       throw new UsageError(
-        `--${boardOnly[0]} is for the serial board: it needs --target board (this run is on '${values.target ?? "sim"}')`,
+        `--${boardOnly[0]} is for a serial device: it needs --target board or ${linkTargetNames().join(", ")} (this run is on '${values.target ?? "sim"}')`,
       );
     const targetName = values.target ?? "sim";
     // A board does not sweep; recording a sweep scenario's trace on it is how its own write order is
@@ -430,6 +438,16 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         powerCycle: values["power-cycle"],
         allowFormat: values["allow-format"],
       });
+    if (targetName !== "board" && serialTarget && values.port !== undefined) {
+      const { linkTargetRegistration } = await import("../link-target.ts");
+      registration = linkTargetRegistration({
+        port: values.port,
+        ...(values.baud !== undefined && { baud: intFlag("baud", values.baud, 1) }),
+        ...(values["power-cycle"] !== undefined && { powerCycle: values["power-cycle"] }),
+        allowFormat: values["allow-format"] ?? false,
+        onWarning: (line) => env.stderr(`cardsim: ${line}\n`),
+      });
+    }
     if (!registration) {
       const known = registeredTargetNames();
       throw new UsageError(
@@ -518,12 +536,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
       writeOutput(env, goldenFile, goldenText(result));
       status = { state: values["update-golden"] ? "updated" : "recorded", file: goldenShown };
     } else if (!golden) status = { state: "missing", file: goldenShown };
-    else
-      status = compareGolden(
-        targetName === "board" ? withGoldenTimes(result, golden) : result,
-        golden,
-        goldenShown,
-      );
+    else status = compareGolden(serialTarget ? withGoldenTimes(result, golden) : result, golden, goldenShown);
 
     if (values.trace !== undefined && trace) {
       const t = trace;

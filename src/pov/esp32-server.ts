@@ -4,6 +4,7 @@
  * behind a pty; scenario steps feed it bytes). A save's chunks are staged in RAM and reach the card
  * only once the image is complete: a broken or garbled transfer never leaves a half-saved file.
  */
+import type { Esp32DebugServer } from "./esp32-debug.ts";
 import { PovFormatError } from "./format-error.ts";
 import {
   FrameDecoder,
@@ -35,6 +36,9 @@ export class Esp32Server {
     received: number;
   } | null = null;
 
+  /** The debug messages (esp32-debug.ts), on a test firmware only. */
+  private debug: Esp32DebugServer | null = null;
+
   constructor(
     private readonly sd: SDStorageManager,
     private readonly engine: PovEngine,
@@ -42,6 +46,11 @@ export class Esp32Server {
     /** Largest image the staging buffer takes (bytes of pixels). */
     private readonly maxImageBytes: number,
   ) {}
+
+  /** Answers the debug messages 0x70..0x77 the firmware implements (the others stay unknown types). */
+  attachDebug(debug: Esp32DebugServer): void {
+    this.debug = debug;
+  }
 
   /** Bytes from the ESP32 → the reply bytes to send back (possibly several frames, or none). */
   receive(bytes: Uint8Array): Uint8Array {
@@ -97,6 +106,8 @@ export class Esp32Server {
   }
 
   private handle(type: number, seq: number, payload: Uint8Array): Uint8Array {
+    // A debug message observes: it never ends a chunked save in progress.
+    if (this.debug?.handles(type)) return this.debug.handle(type, seq, payload);
     let req;
     try {
       req = decodeRequest({ type, seq, payload });
@@ -131,6 +142,7 @@ export class Esp32Server {
         return code === SDError.SD_OK ? encodeAck(seq, type) : sdNack(code, `deleteImage ${req.name}`);
       }
       case MSG.SD_LOAD_IMAGE: {
+        this.debug?.noteLoad(req.name);
         const code = this.engine.loadImageFromSD(req.name, this.sd);
         if (code !== SDError.SD_OK) return sdNack(code, `loadImage ${req.name}`);
         this.engine.setEnabled(true);

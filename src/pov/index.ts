@@ -9,3 +9,4 @@ export * from "./esp32-protocol.ts";
 export * from "./esp32-server.ts";
 export * from "./png.ts";
 export * from "./pov-render.ts";
+export * from "./esp32-debug.ts";

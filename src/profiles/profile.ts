@@ -8,6 +8,7 @@
  */
 import type { z } from "zod";
 import type { BlockDevice } from "../block/block-device.ts";
+import type { FileHistory } from "../crash/file-history.ts";
 import type { ReaderRule } from "../crash/oracle.ts";
 import type { FaultPlan } from "../faults/fault-plan.ts";
 import type { FatDriver } from "../fat/fat-engine.ts";
@@ -121,6 +122,58 @@ export interface BoardCodec<Config = DeviceConfig> {
   session(config: Config, ctx: ProfileContext): BoardSession;
 }
 
+/** One step's result over a {@link DeviceLink} (the runner adds index, op and time). */
+export interface LinkStepResult {
+  status: "ok" | "error";
+  error?: { type: string; message: string };
+  files: { path: string; size: number | null; sha256: string | null }[];
+  value?: unknown;
+}
+
+/** What a {@link DeviceLink} session is opened with: the port, and the run as the simulator starts it. */
+export interface DeviceLinkRun<Config = DeviceConfig> {
+  readonly port: string;
+  readonly baud?: number;
+  /** A shell command that switches the device's power off and on (`kill -USR1 PID` for a virtual one). */
+  readonly powerCycle?: string;
+  /** Writing the card's first sectors to the scenario's starting state is allowed. */
+  readonly allowFormat: boolean;
+  /** No reply byte for this long means the device does not answer, ms. */
+  readonly replyTimeoutMs?: number;
+  readonly config: Config;
+  readonly ctx: ProfileContext;
+  readonly steps: readonly Step[];
+  /** The card as the simulator provisions it (sectors [0, N) of the device's card). */
+  readonly startImage: Uint8Array;
+  /** The FAT engine the scenario's oracles read the card with. */
+  readonly fat: FatDriver;
+  /** The scenario expects log lines (`expect.log` / `logContains`). */
+  readonly needsLog: boolean;
+  /** The scenario expects fsck findings. */
+  readonly needsFsck: boolean;
+  readonly onWarning?: (line: string) => void;
+}
+
+/** A run over a {@link DeviceLink}: steps, then the evidence the runner's oracles read. */
+export interface DeviceLinkSession {
+  /** Why this run cannot be done on the device found at the port (empty: it can). */
+  readonly refusals: readonly string[];
+  runStep(step: Step): Promise<LinkStepResult>;
+  deviceLog(): Promise<string[]>;
+  /** The card after the run as read back over the link, and the files' histories. */
+  evidence(): Promise<{ card: BlockDevice; files: FileHistory[] }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The device's own serial protocol with the host as its peer (the Teensy's ESP32 link): the scenario
+ * target `--target <targetName>` (sim/link-target.ts). Link failures are LinkErrors (src/link).
+ */
+export interface DeviceLink<Config = DeviceConfig> {
+  readonly targetName: string;
+  open(run: DeviceLinkRun<Config>): Promise<DeviceLinkSession>;
+}
+
 /**
  * A device profile. `Config` is the parsed `device:` block; every block has `profile` (the profile's
  * name) and `firmware` (shown in results).
@@ -154,6 +207,8 @@ export interface DeviceProfile<Config extends { profile: string; firmware: strin
   simulate(stack: StorageStack, config: Config, ctx: ProfileContext): DeviceSession;
   /** Used by the serial board target; absent when the device has no on-board agent. */
   readonly boardCodec?: BoardCodec<Config>;
+  /** Used by the serial link target; absent when the device speaks no protocol of its own. */
+  readonly deviceLink?: DeviceLink<Config>;
   /**
    * The device as a process behind a pty speaking its own serial protocol
    * (`cardsim virtual-board --profile NAME`); absent when the CLI's default board serves it.

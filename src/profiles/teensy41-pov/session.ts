@@ -25,6 +25,7 @@ import {
   saveImageFrames,
   sdErrorName,
   sdErrorString,
+  type Esp32Reply,
   type Pattern,
   type PovVariant,
   type SDErrorCode,
@@ -366,13 +367,19 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * listed with their reason.
  */
 export function describeReplies(bytes: Uint8Array): Record<string, unknown> {
-  const events = new FrameDecoder().push(bytes);
+  const replies = new FrameDecoder().push(bytes).map((e) => {
+    if (e.kind !== "frame") throw new Error(`the Teensy sent a damaged reply: ${e.detail}`);
+    return decodeReply(e.frame);
+  });
+  return describeReplyList(replies);
+}
+
+/** {@link describeReplies} of replies already decoded (the ESP32 link target reads them one by one). */
+export function describeReplyList(replies: readonly Esp32Reply[]): Record<string, unknown> {
   let acks = 0;
   let last: Record<string, unknown> | undefined;
   const nacks: string[] = [];
-  for (const e of events) {
-    if (e.kind !== "frame") throw new Error(`the Teensy sent a damaged reply: ${e.detail}`);
-    const r = decodeReply(e.frame);
+  for (const r of replies) {
     if (r.kind === "nack") {
       nacks.push(`${nackReasonName(r.reason)}${r.sdError ? ` ${sdErrorName(r.sdError)}` : ""}: ${r.text}`);
       continue;

@@ -4,6 +4,7 @@
  * device's log on stderr. SIGUSR1 is the power switch; SIGINT/SIGTERM/SIGHUP and the end of stdin stop it.
  */
 import { realTimer } from "../../link/index.ts";
+import type { DebugCapName } from "../../pov/index.ts";
 import type { VirtualDeviceOptions } from "../profile.ts";
 import { runVirtualTeensy } from "./virtual-teensy.ts";
 import { VIRTUAL_TEENSY_OPTIONS_ENV } from "./virtual-teensy-pty.ts";
@@ -11,6 +12,7 @@ import { VIRTUAL_TEENSY_OPTIONS_ENV } from "./virtual-teensy-pty.ts";
 async function main(): Promise<void> {
   const options = JSON.parse(process.env[VIRTUAL_TEENSY_OPTIONS_ENV] ?? "{}") as VirtualDeviceOptions & {
     pipeline?: "as-designed" | "hardened";
+    debugCaps?: DebugCapName[];
   };
   const teensy = await runVirtualTeensy({
     ...options,

@@ -4,6 +4,7 @@
  * camera's src/virtual-board/pty.ts), so any serial client can open it like /dev/ttyACM0.
  */
 import { startBehindPty } from "../../link/pty-process.ts";
+import type { DebugCapName } from "../../pov/index.ts";
 import type { VirtualDeviceOptions, VirtualDevicePty } from "../profile.ts";
 
 /** Environment variable carrying the options as JSON to the entry. */
@@ -14,6 +15,8 @@ const READY = /^virtual-teensy: pid (\d+) ready$/m;
 export interface VirtualTeensyPtyOptions extends VirtualDeviceOptions {
   /** `as-designed` (default) or `hardened` storage. */
   pipeline?: "as-designed" | "hardened";
+  /** The debug messages it answers (default all; [] = the poi's five messages only). */
+  debugCaps?: readonly DebugCapName[];
   /** The socat executable (default `socat` on PATH). */
   socat?: string;
   /** Called with each line the device logs (stderr), e.g. for a test's diagnostics. */

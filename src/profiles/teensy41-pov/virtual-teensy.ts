@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
-import { readAll } from "../../block/index.ts";
+import { IOCTL, readAll } from "../../block/index.ts";
 import { tiny64mTestConfig } from "../../card/index.ts";
 import { VirtualClock } from "../../clock/index.ts";
 import { parseFaultPlan, parseFaultPlanText } from "../../faults/index.ts";
@@ -16,6 +16,7 @@ import { loadFatDriver } from "../../fat/drivers.ts";
 import { formatWith } from "../../fat/mkfs.ts";
 import { InputError } from "../../input/index.ts";
 import type { LinkTimer } from "../../link/index.ts";
+import { DEBUG_CAP, Esp32DebugServer, SECTOR_BYTES, type DebugCapName } from "../../pov/index.ts";
 import { SimulatedStack } from "../../stack/index.ts";
 import type { VirtualDeviceOptions } from "../profile.ts";
 import { teensyDeviceSchema, TEENSY_FAT_ENGINE, TEENSY_FIRMWARE_VERSIONS } from "./config.ts";
@@ -30,7 +31,15 @@ export interface RunVirtualTeensyOptions extends VirtualDeviceOptions {
   readonly timer: LinkTimer;
   /** `as-designed` (default) or `hardened` storage. */
   readonly pipeline?: "as-designed" | "hardened";
+  /**
+   * The debug messages it answers (src/pov/esp32-debug.ts; default all): [] is a firmware that speaks
+   * the poi's five messages only, as a real Teensy may.
+   */
+  readonly debugCaps?: readonly DebugCapName[];
 }
+
+/** Every debug capability: the virtual Teensy's default. */
+export const ALL_DEBUG_CAPS = Object.keys(DEBUG_CAP) as DebugCapName[];
 
 /** A running virtual Teensy. */
 export interface VirtualTeensy {
@@ -81,13 +90,49 @@ export async function runVirtualTeensy(options: RunVirtualTeensyOptions): Promis
       else formatWith(fat, media, { fatType: 32, fats: 2 });
     },
   });
-  const session = new TeensySession(stack, { device, variant: options.pipeline ?? "as-designed", seed });
-  await session.boot();
+  const variant = options.pipeline ?? "as-designed";
+  const session = new TeensySession(stack, { device, variant, seed });
   const { stdin, stdout, timer } = options;
+  /** Lines for the debug TAKE_LOG (they also go to stderr). */
+  const linkLog: string[] = [];
   const logs = (): void => {
-    for (const line of session.takeLog()) process.stderr.write(`virtual-teensy: ${line}\n`);
+    for (const line of session.takeLog()) {
+      process.stderr.write(`virtual-teensy: ${line}\n`);
+      linkLog.push(line);
+    }
   };
-  logs();
+  let resetPending = false;
+  let boots = 0;
+  const media = stack.media();
+  const debug = new Esp32DebugServer(
+    {
+      caps: new Set(options.debugCaps ?? ALL_DEBUG_CAPS),
+      firmware,
+      variant,
+      bootId: () => boots,
+      sectors: () => media.ioctl(IOCTL.BLOCK_COUNT, 0),
+      readSector: (lba) => {
+        const b = new Uint8Array(SECTOR_BYTES);
+        media.readblocks(lba, b);
+        return b;
+      },
+      writeSector: (lba, bytes) => void media.writeblocks(lba, bytes),
+      takeLog: () => {
+        logs();
+        return linkLog.splice(0);
+      },
+      reset: () => void (resetPending = true),
+    },
+    () => session.sd,
+    () => session.povEngine,
+  );
+  const boot = async (): Promise<void> => {
+    await session.boot();
+    boots++;
+    session.esp32.attachDebug(debug);
+    logs();
+  };
+  await boot();
   let cancelIdle: (() => void) | undefined;
   const send = (bytes: Uint8Array): void => {
     if (bytes.length) stdout.write(Buffer.from(bytes));
@@ -97,9 +142,17 @@ export async function runVirtualTeensy(options: RunVirtualTeensyOptions): Promis
     cancelIdle?.();
     send(session.esp32.receive(new Uint8Array(chunk)));
     logs();
+    if (resetPending) {
+      // RESET: the MCU restarts once its ACK is out; the card keeps power.
+      resetPending = false;
+      session.halt();
+      void boot();
+      return;
+    }
     cancelIdle = timer.schedule(INTER_BYTE_TIMEOUT_MS, () => {
       cancelIdle = undefined;
-      if (session.running && session.esp32.pending > 0) send(session.esp32.idle());
+      // A partial frame is truncated; garbage with no frame after it is reported (as idle() does).
+      if (session.running) send(session.esp32.idle());
       logs();
     });
   };
@@ -130,8 +183,7 @@ export async function runVirtualTeensy(options: RunVirtualTeensyOptions): Promis
       stack.cutPower();
       session.halt();
       stack.restorePower();
-      await session.boot();
-      logs();
+      await boot();
     },
   };
 }
