@@ -164,8 +164,11 @@ describe("cardsim scenario: goldens and exit codes", () => {
     const cases: [string[], string][] = [
       [["clean-run", "--shard", "1/2"], "--shard: scenario 'clean-run' does not sweep"],
       [["clean-run", "--workers", "2"], "--workers: scenario 'clean-run' does not sweep"],
-      [["clean-run", "--port", "/dev/ttyACM0"], "--port is for the serial board: it needs --target board"],
-      [["clean-run", "--allow-format"], "--allow-format is for the serial board"],
+      [
+        ["clean-run", "--port", "/dev/ttyACM0"],
+        "--port is for a serial device: it needs --target board or esp32-link",
+      ],
+      [["clean-run", "--allow-format"], "--allow-format is for a serial device"],
       [["clean-run", "--baud", "115200", "--target", "sim"], "(this run is on 'sim')"],
       [["clean-run", "--profile", "teensy41-pov"], "--profile picks the profile of --schema or --list-steps"],
     ];

@@ -166,7 +166,8 @@ export class Esp32Client {
       throw this.fail(
         "garbage",
         `the reply to ${what} from ${this.port} is not a frame (expected SOF 0xa5 and a length ≤ ${MAX_PAYLOAD})`,
-        h,
+        // What else already arrived, so the message shows more than five bytes of the noise.
+        Uint8Array.from([...h, ...this.queue.drain()]),
       );
     const tail = await this.queue.readBytes(n + FRAME_TRAILER_BYTES, limits);
     const bytes = Uint8Array.from([...h, ...tail.data]);
