@@ -19,6 +19,7 @@ import type { FatDriver } from "../fat/fat-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import { classifyFile, fileAtCut, type FileOracle, type FileOutcome, type ReaderRule } from "./oracle.ts";
 import { ReadRecorder, touches, type SectorRanges } from "./read-deps.ts";
+import type { ReaderVerdictCache } from "./reader-verdicts.ts";
 import { reboot, type RebootResult } from "./reboot.ts";
 import { VolumeReader, type Listing } from "./volume-reader.ts";
 
@@ -53,6 +54,8 @@ export interface IncrementalCheckerOptions {
   /** fsck each state (its kinds), or not. */
   readonly fsck: ((device: ReadRecorder) => FsckKind[]) | null;
   readonly config?: VfsConfig;
+  /** Reader verdicts by content hash, shared with the full checks. */
+  readonly verdicts?: ReaderVerdictCache;
 }
 
 /** Counts of recomputed vs reused results (for the bench). */
@@ -164,6 +167,7 @@ export class IncrementalChecker {
           boot.vfs,
           () => reader.read(oracle.history.path),
           this.o.readers,
+          this.o.verdicts,
         );
       } finally {
         boot.shutdown();

@@ -16,6 +16,7 @@
  */
 import type { Vfs } from "../vfs/vfs.ts";
 import type { FileEvent, FileHistory, Recording } from "./record.ts";
+import { runReader, type ReaderVerdictCache } from "./reader-verdicts.ts";
 
 /** Outcome class of one file. */
 export type FileClass = "intact" | "previous" | "detected" | "silent" | "unstable";
@@ -52,6 +53,11 @@ export interface ReadContext {
 export interface FileReader {
   readonly name: string;
   check(ctx: ReadContext): void | Promise<void>;
+  /**
+   * True when `check`'s verdict depends only on `path` and `bytes` (not on `vfs` or `expected`) and is
+   * deterministic: a sweep then reuses it for the same path and content (reader-verdicts.ts).
+   */
+  readonly bytesOnly?: boolean;
   /**
    * For files whose bytes the device randomises (an `.enc`'s RSA padding from os.urandom): what the
    * reader recovers from `bytes` (the decrypted JPEG); throws when it recovers nothing. Two devices'
@@ -156,7 +162,7 @@ function errorText(e: unknown): string {
 
 /**
  * Classifies one touched file on the rebooted volume. `read` returns the bytes (null = absent) or
- * throws (an OSError from the VFS: `detected`).
+ * throws (an OSError from the VFS: `detected`). `verdicts` reuses bytes-only readers' verdicts.
  */
 export async function classifyFile(
   h: FileHistory,
@@ -165,6 +171,7 @@ export async function classifyFile(
   vfs: Vfs,
   read: () => Uint8Array | null,
   rules: readonly ReaderRule[],
+  verdicts?: ReaderVerdictCache,
 ): Promise<FileOutcome> {
   const base = { path: h.path, expectedVersion: at.expectedVersion, closedBeforeCut: at.closedBeforeCut };
   let bytes: Uint8Array | null;
@@ -188,12 +195,12 @@ export async function classifyFile(
       return { ...base, class: i >= at.expectedVersion ? "intact" : "previous", matched: i };
   }
   const reader = readerFor(rules, h.path);
-  try {
-    const r = reader.check({ path: h.path, bytes, vfs, expected });
-    if (r instanceof Promise) await r;
-  } catch (e) {
-    return { ...base, class: "detected", matched: -1, reader: reader.name, detail: errorText(e) };
-  }
+  const ctx: ReadContext = { path: h.path, bytes, vfs, expected };
+  const refused = verdicts
+    ? await verdicts.verdict(reader, ctx, errorText)
+    : await runReader(reader, ctx, errorText);
+  if (refused !== null)
+    return { ...base, class: "detected", matched: -1, reader: reader.name, detail: refused };
   return {
     ...base,
     class: "silent",

@@ -30,12 +30,14 @@ import { tornKey, type StateResult } from "./sweep-types.ts";
 import { checkTwice, fsckView } from "./unstable.ts";
 import { VolumeReader } from "./volume-reader.ts";
 import { IncrementalChecker, type IncrementalStats } from "./incremental-checker.ts";
+import { ReaderVerdictCache, type ReaderVerdictStats } from "./reader-verdicts.ts";
 
 /** Checks crash states of one recording, one after another (keeps a materialiser cursor). */
 export class CrashStateChecker {
   readonly materialiser: CrashStateMaterialiser;
   private readonly oracles: FileOracle[];
   private readonly incremental: IncrementalChecker | null;
+  private readonly verdicts: ReaderVerdictCache | undefined;
 
   constructor(
     readonly recording: Recording,
@@ -50,10 +52,13 @@ export class CrashStateChecker {
        * checks every state in full (needed when reads are not a function of the device's content).
        */
       incremental?: boolean;
+      /** Reuse bytes-only readers' verdicts on content seen before (default true; reader-verdicts.ts). */
+      readerCache?: boolean;
     } = {},
   ) {
     this.materialiser = new CrashStateMaterialiser(recording.base, recording.log);
     this.oracles = fileOracles(recording);
+    this.verdicts = options.readerCache === false ? undefined : new ReaderVerdictCache();
     this.incremental =
       options.incremental === false
         ? null
@@ -64,7 +69,13 @@ export class CrashStateChecker {
             readers: options.readers ?? [],
             fsck: options.fsck === false ? null : fsckKinds,
             ...(options.config && { config: options.config }),
+            ...(this.verdicts && { verdicts: this.verdicts }),
           });
+  }
+
+  /** Reader calls made and verdicts reused so far (null without the cache). */
+  get readerVerdictStats(): ReaderVerdictStats | null {
+    return this.verdicts?.stats ?? null;
   }
 
   /** Reuse counts of the incremental checks so far (null when checking every state in full). */
@@ -118,6 +129,7 @@ export class CrashStateChecker {
             boot.vfs,
             () => reader.read(o.history.path),
             this.options.readers ?? [],
+            this.verdicts,
           );
           files.push(out);
           worst = worse(worst, out.class);

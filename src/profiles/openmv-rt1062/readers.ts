@@ -12,6 +12,7 @@ import type { PipelineName } from "../../pipeline/pipeline.ts";
 /** `image.Image(path)` as the firmware loads it: magic and JPEG headers only (DEVICE-FACTS). */
 export const firmwareImageReader: FileReader = {
   name: "image.Image",
+  bytesOnly: true,
   check: ({ bytes }) => {
     checkImageHeaderBytes(bytes);
   },
@@ -20,6 +21,7 @@ export const firmwareImageReader: FileReader = {
 /** The hardened read-back: firmware header check plus the JPEG end marker (src/pipeline/hardened.ts). */
 export const hardenedImageReader: FileReader = {
   name: "image.Image+EOI",
+  bytesOnly: true,
   check: ({ bytes }) => {
     checkImageHeaderBytes(bytes);
     const n = bytes.length;
@@ -31,6 +33,7 @@ export const hardenedImageReader: FileReader = {
 export function asReportedEncReader(key: RsaPrivateKey): FileReader {
   return {
     name: "decrypt(lax)",
+    bytesOnly: true,
     check: ({ bytes }) => void decryptEnc(bytes, key, "lax"),
     // test1.py pads with os.urandom: the same JPEG encrypts to other bytes on every device.
     recover: (bytes) => decryptEnc(bytes, key, "lax"),
@@ -41,6 +44,7 @@ export function asReportedEncReader(key: RsaPrivateKey): FileReader {
 export function hardenedEncReader(key: RsaPrivateKey): FileReader {
   return {
     name: "decrypt(v2)",
+    bytesOnly: true,
     check: ({ bytes }) => void decryptEncV2(bytes, key),
     recover: (bytes) => decryptEncV2(bytes, key),
   };
@@ -52,6 +56,7 @@ export function hardenedEncReader(key: RsaPrivateKey): FileReader {
  */
 export const temporaryFileReader: FileReader = {
   name: "tmp-discarded",
+  bytesOnly: true,
   check: () => {
     throw new Error("a temporary file is discarded, never read as data");
   },

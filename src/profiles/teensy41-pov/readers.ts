@@ -10,17 +10,20 @@ import { decodePat, decodePov, type PovVariant } from "../../pov/index.ts";
 export function povReader(variant: PovVariant): FileReader {
   return {
     name: variant === "hardened" ? "loadImage(crc)" : "loadImage",
+    bytesOnly: true,
     check: ({ bytes, path }) => void decodePov(bytes, { file: path, variant }),
   };
 }
 
 export const patReader: FileReader = {
   name: "loadPatternPreset",
+  bytesOnly: true,
   check: ({ bytes, path }) => void decodePat(bytes, { file: path }),
 };
 
 export const temporaryReader: FileReader = {
   name: "tmp-discarded",
+  bytesOnly: true,
   check: () => {
     throw new Error("a temporary file is finished or removed at begin(), never read as an image");
   },
