@@ -1,5 +1,7 @@
 /**
- * `ucryptolib` / `cryptolib` as built into OpenMV's MicroPython (extmod/modcryptolib.c), on node-forge.
+ * `ucryptolib` / `cryptolib` as built into OpenMV's MicroPython (extmod/modcryptolib.c), on node:crypto
+ * (OpenSSL's AES without padding: the same bytes as node-forge's, which this model used before, at a
+ * fraction of the cost; test/openmv/ucryptolib.test.ts checks both and `openssl enc`).
  *
  * Behaviour copied from modcryptolib.c:
  * - `aes(key, mode[, IV])`: mode checked first (`ValueError("mode")`), then the key length (16 or 32
@@ -12,7 +14,7 @@
  *   raises `ValueError("can't encrypt & decrypt")`. In CBC the chaining value carries over between
  *   calls (mbedtls updates the IV in place), so several calls equal one call on the concatenation.
  */
-import forge from "node-forge";
+import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from "node:crypto";
 import { ValueError } from "./py-errors.ts";
 
 /** PEP 272 mode numbers accepted by `cryptolib.aes`. */
@@ -33,9 +35,9 @@ type Direction = "none" | "enc" | "dec";
 /** A `cryptolib.aes` object: one direction per object, state kept across calls. */
 export class Aes {
   private direction: Direction = "none";
-  private cipher: forge.cipher.BlockCipher | undefined;
-  private readonly key: string;
-  private readonly iv: string | undefined;
+  private cipher: Cipher | Decipher | undefined;
+  private readonly key: Uint8Array;
+  private readonly iv: Uint8Array | null;
 
   /** @internal use {@link aes}. */
   constructor(
@@ -43,8 +45,8 @@ export class Aes {
     readonly mode: number,
     iv: Uint8Array | undefined,
   ) {
-    this.key = toBinary(key);
-    this.iv = iv === undefined ? undefined : toBinary(iv);
+    this.key = key.slice();
+    this.iv = iv === undefined || mode === MODE_ECB ? null : iv.slice();
   }
 
   /** `aes.encrypt(in[, out])`: returns new bytes, or `out` when given (filled from index 0). */
@@ -63,20 +65,18 @@ export class Aes {
     if (out !== undefined && out.length < input.length) throw new ValueError("output too small");
     if (this.direction === "none") {
       this.direction = dir;
-      const name = this.mode === MODE_ECB ? "AES-ECB" : "AES-CBC";
+      const name = `aes-${this.key.length * 8}-${this.mode === MODE_ECB ? "ecb" : "cbc"}`;
       this.cipher =
-        dir === "enc"
-          ? forge.cipher.createCipher(name, this.key)
-          : forge.cipher.createDecipher(name, this.key);
-      this.cipher.start(this.mode === MODE_CBC ? { iv: this.iv } : {});
+        dir === "enc" ? createCipheriv(name, this.key, this.iv) : createDecipheriv(name, this.key, this.iv);
+      this.cipher.setAutoPadding(false);
     } else if (this.direction !== dir) {
       throw new ValueError("can't encrypt & decrypt");
     }
-    const cipher = this.cipher!;
-    cipher.update(forge.util.createBuffer(toBinary(input)));
-    const result = fromBinary(cipher.output.getBytes());
+    // Without padding OpenSSL returns every whole block at once, and the CBC chain carries over.
+    const r = this.cipher!.update(input);
+    const result = new Uint8Array(r.buffer, r.byteOffset, r.length);
     if (result.length !== input.length) {
-      throw new Error(`ucryptolib: forge produced ${result.length} bytes for ${input.length}`);
+      throw new Error(`ucryptolib: OpenSSL produced ${result.length} bytes for ${input.length}`);
     }
     if (out === undefined) return result;
     out.set(result, 0);

@@ -1,4 +1,5 @@
 import { createCipheriv } from "node:crypto";
+import forge from "node-forge";
 import { describe, expect, it } from "vitest";
 import { aes, MODE_CBC, MODE_CTR, MODE_ECB } from "../../src/openmv/ucryptolib.ts";
 import { ValueError } from "../../src/openmv/py-errors.ts";
@@ -18,7 +19,52 @@ function pyError(fn: () => unknown): string {
   return "no error";
 }
 
+/** node-forge's AES (pure JavaScript, independent of OpenSSL), no padding, over `chunks` in one stream. */
+function forgeAes(
+  dir: "enc" | "dec",
+  k: Uint8Array,
+  mode: "CBC" | "ECB",
+  v: Uint8Array | null,
+  data: Uint8Array,
+): Buffer {
+  const bin = (b: Uint8Array) => Buffer.from(b).toString("binary");
+  const c =
+    dir === "enc"
+      ? forge.cipher.createCipher(`AES-${mode}`, bin(k))
+      : forge.cipher.createDecipher(`AES-${mode}`, bin(k));
+  c.start(v ? { iv: bin(v) } : {});
+  c.update(forge.util.createBuffer(bin(data)));
+  return Buffer.from(c.output.getBytes(), "binary");
+}
+
 describe("ucryptolib.aes (extmod/modcryptolib.c)", () => {
+  it("gives node-forge's bytes (the JavaScript AES this model used before) for every key, mode and split", () => {
+    let x = 7;
+    const rnd = (n: number) =>
+      Uint8Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+    for (const keyBytes of [16, 32]) {
+      for (const mode of [MODE_CBC, MODE_ECB]) {
+        for (const blocks of [1, 2, 7, 40]) {
+          const k = rnd(keyBytes);
+          const v = rnd(16);
+          const data = rnd(16 * blocks);
+          const name = mode === MODE_CBC ? "CBC" : "ECB";
+          const cut = 16 * Math.floor(blocks / 2);
+          const e = aes(k, mode, mode === MODE_CBC ? v : null);
+          const ours = Buffer.concat([e.encrypt(data.subarray(0, cut)), e.encrypt(data.subarray(cut))]);
+          const theirs = forgeAes("enc", k, name, mode === MODE_CBC ? v : null, data);
+          expect(ours.equals(theirs)).toBe(true);
+          const d = aes(k, mode, mode === MODE_CBC ? v : null);
+          const back = Buffer.concat([d.decrypt(ours.subarray(0, cut)), d.decrypt(ours.subarray(cut))]);
+          expect(back.equals(Buffer.from(data))).toBe(true);
+          expect(forgeAes("dec", k, name, mode === MODE_CBC ? v : null, ours).equals(Buffer.from(data))).toBe(
+            true,
+          );
+        }
+      }
+    }
+  });
+
   it("AES-256-CBC matches OpenSSL (node:crypto) with no padding, state carried across calls", () => {
     const ref = createCipheriv("aes-256-cbc", key32, iv).setAutoPadding(false).update(plain);
     const a = aes(key32, MODE_CBC, iv);
