@@ -19,6 +19,23 @@ import {
   ld64,
 } from "./ts-fatfs/exfat-format.ts";
 
+/**
+ * `len` bytes of `dev` at card byte `abs` (whole blocks read, then cut); bytes past the card's
+ * `devBlocks` or of a block that fails to read come back as 0: sector roles describe damaged cards.
+ */
+export function readVolumeBytes(dev: BlockDevice, abs: number, len: number, devBlocks: number): Uint8Array {
+  const ss = blockSizeOf(dev);
+  const out = new Uint8Array(len);
+  const first = Math.floor(abs / ss);
+  const last = Math.min(Math.ceil((abs + len) / ss), devBlocks);
+  if (last <= first) return out;
+  const buf = new Uint8Array((last - first) * ss);
+  if (dev.readblocks(first, buf) !== 0) return out;
+  const from = abs - first * ss;
+  out.set(buf.subarray(from, Math.min(buf.length, from + len)));
+  return out;
+}
+
 /** A file, directory or system structure found by the walk (sector-roles.ts RoleEntry, same shape). */
 interface RoleEntry {
   readonly path: string;
@@ -87,16 +104,7 @@ export class ExfatRoleWalker {
 
   /** `len` bytes at volume byte `off`; unreadable or missing bytes read as 0. */
   private read(off: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    const abs = this.start * this.ss + off;
-    const first = Math.floor(abs / this.ss);
-    const last = Math.min(Math.ceil((abs + len) / this.ss), this.devBlocks);
-    if (last <= first) return out;
-    const buf = new Uint8Array((last - first) * this.ss);
-    if (this.dev.readblocks(first, buf) !== 0) return out;
-    const from = abs - first * this.ss;
-    out.set(buf.subarray(from, Math.min(buf.length, from + len)));
-    return out;
+    return readVolumeBytes(this.dev, this.start * this.ss + off, len, this.devBlocks);
   }
 
   run(): void {

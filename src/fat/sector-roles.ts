@@ -11,7 +11,12 @@
  * after `maxDirEntries` entries; `truncated` says when a cap was hit.
  */
 import { blockCountOf, blockSizeOf, type BlockDevice } from "../block/index.ts";
-import { ExfatRoleWalker, isExfatBootSector, type ExfatRoleLayout } from "./exfat-sector-roles.ts";
+import {
+  ExfatRoleWalker,
+  isExfatBootSector,
+  readVolumeBytes,
+  type ExfatRoleLayout,
+} from "./exfat-sector-roles.ts";
 import { gptArraySectors } from "./gpt.ts";
 import { locateFatVolume, PartitionError } from "./partition.ts";
 import {
@@ -126,16 +131,7 @@ class RoleWalker {
 
   /** `len` bytes at volume byte `off`; unreadable or missing bytes read as 0. */
   private read(off: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    const abs = this.start * this.ss + off;
-    const first = Math.floor(abs / this.ss);
-    const last = Math.min(Math.ceil((abs + len) / this.ss), this.devBlocks);
-    if (last <= first) return out;
-    const buf = new Uint8Array((last - first) * this.ss);
-    if (this.dev.readblocks(first, buf) !== 0) return out;
-    const from = abs - first * this.ss;
-    out.set(buf.subarray(from, Math.min(buf.length, from + len)));
-    return out;
+    return readVolumeBytes(this.dev, this.start * this.ss + off, len, this.devBlocks);
   }
 
   run(): void {
