@@ -42,6 +42,8 @@ export interface CrashSweepOptions {
   readonly shard?: ShardSpec;
   /** Check about this many states, every ⌈n/sample⌉-th by ordinal (deterministic; before sharding). */
   readonly sample?: number;
+  /** Most states one process may check (default {@link MAX_STATES_PER_PROCESS}); more is a CrashSpecError. */
+  readonly maxStates?: number;
   /** worker_threads to use (default 1: in this thread). */
   readonly workers?: number;
   readonly invariants?: readonly Invariant[];

@@ -119,6 +119,25 @@ describe("sweeps", () => {
     expect(r.counts.intact + r.counts.previous).toBe(r.counts.states);
   });
 
+  it("refuses to check more states in one process than its limit, and a sample or shard gets under it", async () => {
+    const spec = { cuts: "every-write" as const, policies: ["drop-all" as const] };
+    const states = rec.writeCount + 1;
+    await expect(runSweep(rec, { spec, runtime: rt, maxStates: states - 1 })).rejects.toThrow(
+      new RegExp(
+        `^sample: this sweep would check ${states} crash states in one process, at most ${states - 1} .*--shard`,
+      ),
+    );
+    const sampled = await runSweep(rec, { spec, runtime: rt, maxStates: states - 1, sample: states - 1 });
+    expect(sampled.counts.states).toBeLessThan(states);
+    const half = await runSweep(rec, {
+      spec,
+      runtime: rt,
+      maxStates: states - 1,
+      shard: { index: 1, count: 2 },
+    });
+    expect(half.counts.states).toBeGreaterThan(0);
+  });
+
   it("torn writes: the checksum reader detects what the raw reader silently accepts", async () => {
     const spec = { cuts: "every-write" as const, policies: ["persist-all" as const], torn: [null, ...TORN] };
     const checked = await runSweep(rec, {
