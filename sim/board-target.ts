@@ -75,6 +75,11 @@ export interface BoardTargetOptions {
    * `compare` checks what their reader recovers (sim/compare-recovered.ts).
    */
   deviceRandom?: boolean;
+  /**
+   * The agent saves frames from the board's own sensor instead of the simulator's (`--live-sensor`):
+   * contents then differ by design and `compare` checks outcome classes only.
+   */
+  liveSensor?: boolean;
 }
 
 /** The board failed mid-run: the link's error, plus the steps and log lines received before it. */
@@ -459,6 +464,7 @@ export class BoardTarget implements ScenarioTarget {
       ...(provision !== undefined && { provision }),
       ...(this.keepPool > 0 && { keep: this.keepPool }),
       ...(this.options.deviceRandom === true && { devRandom: true }),
+      ...(this.options.liveSensor === true && { live: true }),
     };
     const r = (await this.agentCall(
       `${this.agentModule}.init(${pyStringLiteral(JSON.stringify(cfg))})`,

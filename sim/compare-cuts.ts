@@ -191,7 +191,13 @@ export type CutPlan = { at: number } | { count: number };
 export async function compareWithCuts(
   scenario: Scenario,
   createBoard: TargetFactory,
-  options: { port: string; strictTrace?: boolean; seed?: number; nowMillis?: () => number },
+  options: {
+    port: string;
+    strictTrace?: boolean;
+    liveSensor?: boolean;
+    seed?: number;
+    nowMillis?: () => number;
+  },
   plan: CutPlan,
 ): Promise<CompareResult> {
   const { sweep: _sweep, ...rest } = scenario;
@@ -219,6 +225,7 @@ export async function compareWithCuts(
   const result = compareRuns(plain, sim, board, {
     port: options.port,
     ...(options.strictTrace !== undefined && { strictTrace: options.strictTrace }),
+    ...(options.liveSensor !== undefined && { liveSensor: options.liveSensor }),
   });
   return withCuts({ ...result, wallMillis: (options.nowMillis?.() ?? 0) - t0 }, cuts);
 }

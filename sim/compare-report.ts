@@ -19,15 +19,21 @@ export function formatCompare(r: CompareResult): string {
     `compare ${r.scenario}  seed ${r.seed}  firmware ${r.firmware}  board ${r.port}: ${r.verdict.toUpperCase()}`,
   );
   if (r.error) out.push(`  ${r.error}`);
+  if (r.liveSensor) out.push("live sensor: contents not compared (step statuses, error types, classes only)");
   const agreeing = r.steps.filter((s) => s.agree).length;
   out.push(`steps: ${agreeing} of ${r.steps.length} agree`);
   for (const s of r.steps.filter((x) => !x.agree))
     out.push(`  step ${s.index} ${s.op}: sim ${s.sim ?? "not run"}, board ${s.board ?? "not run"}`);
-  out.push(
-    `log: ${r.log.agree ? "equal" : `differs from line ${r.log.firstDifference}`} (${r.log.simLines} / ${r.log.boardLines} lines)`,
-  );
-  out.push(`files: ${r.files.filter((f) => f.agree).length} of ${r.files.length} agree`);
-  out.push(`fsck: ${r.fsck.agree ? "same findings" : "differs"}`);
+  if (r.liveSensor) {
+    out.push(`log: not compared (${r.log.simLines} / ${r.log.boardLines} lines)`);
+    out.push(`files: ${r.files.filter((f) => f.agree).length} of ${r.files.length} agree by class`);
+  } else {
+    out.push(
+      `log: ${r.log.agree ? "equal" : `differs from line ${r.log.firstDifference}`} (${r.log.simLines} / ${r.log.boardLines} lines)`,
+    );
+    out.push(`files: ${r.files.filter((f) => f.agree).length} of ${r.files.length} agree`);
+    out.push(`fsck: ${r.fsck.agree ? "same findings" : "differs"}`);
+  }
   if (r.trace) {
     const t = r.trace;
     out.push(

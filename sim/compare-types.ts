@@ -130,6 +130,8 @@ export interface CompareResult {
   verdict: CompareVerdict;
   /** Whether trace differences count for the verdict (`--strict-trace`). */
   strictTrace: boolean;
+  /** `--live-sensor`: contents (sizes, hashes, log, fsck, write logs) were not compared. */
+  liveSensor?: boolean;
   /** Every difference, worst first (severity, then area, then position). */
   differences: CompareDifference[];
   steps: StepComparison[];

@@ -43,6 +43,8 @@ export interface CompareOptions {
   port: string;
   strictTrace?: boolean;
   wallMillis?: number;
+  /** The board used its own sensor: only step statuses (error types) and outcome classes compare. */
+  liveSensor?: boolean;
 }
 
 const status = (s: StepResult | undefined): string | null =>
@@ -107,6 +109,10 @@ export function compareRuns(
   const diff = (d: CompareDifference): void => void differences.push(d);
   const a = sim.result;
   const b = board.result;
+  const live = options.liveSensor === true;
+  // Live sensor: a step compares by status and error type only (messages may name sizes).
+  const stepStatus = (s: StepResult | undefined): string | null =>
+    live && s?.status === "error" ? (s.error?.type ?? "Error") : status(s);
   // A file the device randomises compares by what its reader recovers (both cards read), not its bytes.
   const byRecovery = (path: string): boolean =>
     sim.recovered?.[path] !== undefined && board.recovered?.[path] !== undefined;
@@ -117,13 +123,19 @@ export function compareRuns(
     const sa = a.steps[i];
     const sb = b.steps[i];
     const label = `step ${i} (${sa?.op ?? sb?.op ?? "?"})`;
-    let agree = status(sa) === status(sb);
+    let agree = stepStatus(sa) === stepStatus(sb);
     if (!agree)
-      diff({ area: "step", what: `${label} status`, sim: status(sa), board: status(sb), severity: 3 });
+      diff({
+        area: "step",
+        what: `${label} status`,
+        sim: stepStatus(sa),
+        board: stepStatus(sb),
+        severity: 3,
+      });
     const files = new Map<string, [StepResult["files"][number] | null, StepResult["files"][number] | null]>();
     for (const f of sa?.files ?? []) files.set(f.path, [f, null]);
     for (const f of sb?.files ?? []) files.set(f.path, [files.get(f.path)?.[0] ?? null, f]);
-    for (const [path, [fa, fb]] of files) {
+    for (const [path, [fa, fb]] of live ? [] : files) {
       // A randomised file's bytes differ by design; its recovered content is compared at the end.
       for (const key of byRecovery(path) ? (["size"] as const) : (["size", "sha256"] as const)) {
         const va = fa ? fa[key] : null;
@@ -134,12 +146,12 @@ export function compareRuns(
         }
       }
     }
-    steps.push({ index: i, op: sa?.op ?? sb?.op ?? "?", sim: status(sa), board: status(sb), agree });
+    steps.push({ index: i, op: sa?.op ?? sb?.op ?? "?", sim: stepStatus(sa), board: stepStatus(sb), agree });
   }
 
   let firstLog: number | null = null;
   for (let i = 0; i < Math.max(a.log.length, b.log.length); i++)
-    if (a.log[i] !== b.log[i]) {
+    if (!live && a.log[i] !== b.log[i]) {
       firstLog = i;
       diff({
         area: "log",
@@ -173,10 +185,10 @@ export function compareRuns(
     const fa = recovered ? withRecovered(side(a), sim.recovered![path]) : side(a);
     const fb = recovered ? withRecovered(side(b), board.recovered![path]) : side(b);
     const same = recovered ? fa.recovered === fb.recovered : fa.sha256 === fb.sha256;
-    const agree = fa.class === fb.class && same && fa.size === fb.size;
+    const agree = fa.class === fb.class && (live || (same && fa.size === fb.size));
     if (fa.class !== fb.class)
       diff({ area: "class", what: `class ${path}`, sim: fa.class, board: fb.class, severity: 3 });
-    if (recovered && !same)
+    if (!live && recovered && !same)
       diff({
         area: "file",
         what: `file ${path} recovered content`,
@@ -190,9 +202,10 @@ export function compareRuns(
   const findings = (r: ScenarioResult) => r.fsck.map((f) => `${f.kind}: ${f.message}`);
   const fsck = { sim: findings(a), board: findings(b), agree: false };
   fsck.agree = JSON.stringify(fsck.sim) === JSON.stringify(fsck.board);
-  if (!fsck.agree) diff({ area: "fsck", what: "fsck", sim: fsck.sim, board: fsck.board, severity: 2 });
+  if (live) fsck.agree = true;
+  else if (!fsck.agree) diff({ area: "fsck", what: "fsck", sim: fsck.sim, board: fsck.board, severity: 2 });
 
-  const trace = compareTraces(sim, board);
+  const trace = live ? undefined : compareTraces(sim, board);
   if (trace && !trace.equal)
     diff({
       area: "trace",
@@ -216,6 +229,7 @@ export function compareRuns(
     pipeline: scenario.pipeline,
     verdict: failing.length === 0 ? "agree" : "differ",
     strictTrace,
+    ...(live && { liveSensor: true }),
     differences,
     steps,
     log: {

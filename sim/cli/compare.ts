@@ -28,6 +28,7 @@ export const BOARD_FLAGS = {
   "power-cycle": { type: "string" },
   "allow-format": { type: "boolean" },
   "device-random": { type: "boolean" },
+  "live-sensor": { type: "boolean" },
   "strict-trace": { type: "boolean" },
   "step-timeout": { type: "string" },
   seed: { type: "string" },
@@ -40,6 +41,8 @@ export const BOARD_USAGE = `  --port PATH         the board's serial port (requi
   --allow-format      the run overwrites the card's first sectors (a dedicated test card)
   --device-random     the board draws os.urandom itself (default: the simulator's stream is sent);
                       files it randomises (.enc) then compare by what their reader recovers
+  --live-sensor       the board saves its own sensor's frames; compares step statuses, error types and
+                      outcome classes only (not sizes, hashes, log or write logs)
   --strict-trace      trace differences (write order) make the verdict 'differ' too
   --step-timeout MS   a step with no byte from the board for MS ms has failed (default 30000)
   --seed N            override the scenario's seed
@@ -65,6 +68,7 @@ export interface BoardFlags {
   "power-cycle"?: string | undefined;
   "allow-format"?: boolean | undefined;
   "device-random"?: boolean | undefined;
+  "live-sensor"?: boolean | undefined;
   "step-timeout"?: string | undefined;
 }
 
@@ -83,6 +87,7 @@ export async function boardFactory(
     ...(flags["power-cycle"] !== undefined && { powerCycle: flags["power-cycle"] }),
     allowFormat: flags["allow-format"] ?? false,
     ...(flags["device-random"] === true && { deviceRandom: true }),
+    ...(flags["live-sensor"] === true && { liveSensor: true }),
     ...(stepTimeoutMs !== undefined && { stepTimeoutMs }),
     onWarning: (line) => env.stderr(`cardsim: ${line}\n`),
   });
@@ -155,6 +160,7 @@ export async function compareMain(args: string[], envOverride: Partial<CliEnv> =
     const options = {
       port: board.port,
       strictTrace: values["strict-trace"] === true,
+      ...(values["live-sensor"] === true && { liveSensor: true }),
       ...(seed !== undefined && { seed }),
     };
     const result =

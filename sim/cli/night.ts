@@ -140,6 +140,7 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
             compareOnBoard(scenario, board.create, {
               port: board.port,
               strictTrace: values["strict-trace"] === true,
+              ...(values["live-sensor"] === true && { liveSensor: true }),
               nowMillis: env.nowMillis,
               ...(seed !== undefined && { seed }),
             });
@@ -152,6 +153,7 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
                   {
                     port: board.port,
                     strictTrace: values["strict-trace"] === true,
+                    ...(values["live-sensor"] === true && { liveSensor: true }),
                     nowMillis: env.nowMillis,
                     ...(seed !== undefined && { seed }),
                   },
@@ -203,7 +205,11 @@ export async function nightMain(args: string[], envOverride: Partial<CliEnv> = {
       const { renderCompareReport } = await import("../html-report/page.ts");
       writeOutput(env, values.report, renderCompareReport(results));
     }
-    env.stdout(values.json ? json : formatNight(summary));
+    const live =
+      values["live-sensor"] === true
+        ? "live sensor: contents not compared (step statuses, error types, classes only)\n"
+        : "";
+    env.stdout(values.json ? json : live + formatNight(summary));
     const c = summary.counts;
     return c.differ + c.lost + c.flaky === 0 ? 0 : 1;
   });

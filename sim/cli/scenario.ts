@@ -105,6 +105,8 @@ options:
   --baud N            with --target board/esp32-link: default 115200 (board: 921600/12000000 are refused)
   --power-cycle CMD   with --target board/esp32-link: shell command that cycles the device's power
   --allow-format      with --target board/esp32-link: the run overwrites the card's first sectors
+  --live-sensor       with --target board: the board saves its own sensor's frames (not the simulator's),
+                      so file contents differ from the simulator's
   --scenarios DIR     scenario directory (default <repo>/scenarios)
   --golden DIR        golden directory (default <repo>/golden)
 `;
@@ -180,7 +182,12 @@ function withGoldenTimes(result: ScenarioResult, golden: Record<string, unknown>
 async function boardRegistration(
   env: CliEnv,
   port: string,
-  o: { baud: number | undefined; powerCycle: string | undefined; allowFormat: boolean | undefined },
+  o: {
+    baud: number | undefined;
+    powerCycle: string | undefined;
+    allowFormat: boolean | undefined;
+    liveSensor: boolean | undefined;
+  },
 ) {
   const { boardTargetRegistration } = await import("../board-target.ts");
   env.stderr(
@@ -192,6 +199,7 @@ async function boardRegistration(
     ...(o.baud !== undefined && { baud: o.baud }),
     ...(o.powerCycle !== undefined && { powerCycle: o.powerCycle }),
     allowFormat: o.allowFormat ?? false,
+    ...(o.liveSensor === true && { liveSensor: true }),
     onWarning: (line) => env.stderr(`cardsim: ${line}\n`),
   });
 }
@@ -268,6 +276,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         baud: { type: "string" },
         "power-cycle": { type: "string" },
         "allow-format": { type: "boolean" },
+        "live-sensor": { type: "boolean" },
         scenarios: { type: "string" },
         golden: { type: "string" },
         list: { type: "boolean" },
@@ -413,6 +422,10 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         `--${boardOnly[0]} is for a serial device: it needs --target board or ${linkTargetNames().join(", ")} (this run is on '${values.target ?? "sim"}')`,
       );
     const targetName = values.target ?? "sim";
+    if (values["live-sensor"] === true && targetName !== "board")
+      throw new UsageError(
+        `--live-sensor uses a board's own sensor: it needs --target board (this run is on '${targetName}')`,
+      );
     // A board does not sweep; recording a sweep scenario's trace on it is how its own write order is
     // swept (offline, `cardsim sweep --from-trace`): the board runs the scenario's plain steps.
     const boardRecordsSweep =
@@ -437,6 +450,7 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         baud: intFlag("baud", values.baud, 1),
         powerCycle: values["power-cycle"],
         allowFormat: values["allow-format"],
+        liveSensor: values["live-sensor"],
       });
     if (targetName !== "board" && serialTarget && values.port !== undefined) {
       const { linkTargetRegistration } = await import("../link-target.ts");
@@ -460,17 +474,19 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
     // The golden is the canonical run: the scenario's own seed, whole sweep (if it has one), no replay.
     const notCanonical = boardRecordsSweep
       ? "a board run of a sweep scenario records its trace (the sweep runs offline)"
-      : seed !== undefined && seed !== scenario.seed
-        ? "--seed differs from the scenario's seed"
-        : shard
-          ? "a shard is partial (compare after cardsim merge)"
-          : values.replay !== undefined
-            ? "--replay"
-            : values.sweep && !scenario.sweep
-              ? "--sweep on a scenario without a sweep block"
-              : sample !== undefined && sample !== scenario.sweep?.sample
-                ? "--sample differs from the scenario's"
-                : undefined;
+      : values["live-sensor"] === true
+        ? "live sensor: the board saves its own frames, contents not compared"
+        : seed !== undefined && seed !== scenario.seed
+          ? "--seed differs from the scenario's seed"
+          : shard
+            ? "a shard is partial (compare after cardsim merge)"
+            : values.replay !== undefined
+              ? "--replay"
+              : values.sweep && !scenario.sweep
+                ? "--sweep on a scenario without a sweep block"
+                : sample !== undefined && sample !== scenario.sweep?.sample
+                  ? "--sample differs from the scenario's"
+                  : undefined;
     if (values["update-golden"] && notCanonical)
       throw new UsageError(`--update-golden needs the scenario's own run, not this one: ${notCanonical}`);
     const goldenFile = join(goldenDir, `${name}.json`);

@@ -273,6 +273,7 @@ def init(cfg_json):
     cfg = json.loads(cfg_json)
     CFG.clear()
     CFG.update(cfg)
+    LIVE.clear()
     warn = []
     for p in ("/flash/main.py", "/sdcard/main.py"):
         if _exists(p):
@@ -574,16 +575,44 @@ def _ensure_dir():
         os.mkdir(IMAGE_DIR)
 
 
+# --live-sensor: frames come from the board's own sensor (JPEG at quality 50, kept across steps as
+# [jpeg, w, h, format]); the staged frames are ignored and contents no longer match the simulator's.
+LIVE = []
+
+
+def _live():
+    return CFG.get("live", False)
+
+
 def _frame(i):
-    # The i-th staged frame: (jpeg memoryview, width, height).
+    # The i-th frame: (jpeg memoryview, width, height, payload offset or None).
+    if _live():
+        f = LIVE[i]
+        return memoryview(f[0]), f[1], f[2], None
     f = CFG["step"]["frames"][i]
     return memoryview(BUF)[f[0] : f[0] + f[1]], f[2], f[3], f[0]
+
+
+def _snapshot():
+    import sensor
+
+    t0 = time.ticks_us()
+    img = sensor.snapshot()
+    w, h, fmt = img.width(), img.height(), img.format()
+    LIVE.append([bytes(img.compress(quality=50).bytearray()), w, h, fmt])
+    # At least one frame time, as the simulator's snapshot.
+    left = SNAPSHOT_US - time.ticks_diff(time.ticks_us(), t0)
+    if left > 0:
+        time.sleep_us(left)
+    return len(LIVE) - 1
 
 
 def _capture():
     global CAPTURED
     i = CAPTURED
     CAPTURED += 1
+    if _live():
+        return _snapshot()
     time.sleep_us(SNAPSHOT_US)
     return i
 
@@ -1196,14 +1225,20 @@ def _execute(op, a, touched):
         HANDLES.clear()
         return None
     if op == "capture":
+        if _live() and (a.get("pixformat") or a.get("framesize")):
+            import sensor
+
+            sensor.reset()
+            sensor.set_pixformat(getattr(sensor, a.get("pixformat") or "RGB565"))
+            sensor.set_framesize(getattr(sensor, a.get("framesize") or "QVGA"))
         fr = _capture()
-        info = CFG["step"]["frames"][fr]
+        info = LIVE[fr][1:] if _live() else CFG["step"]["frames"][fr][2:]
         IMAGES[a.get("as", "img")] = fr
-        return {"width": info[2], "height": info[3], "format": info[4]}
+        return {"width": info[0], "height": info[1], "format": info[2]}
     if op == "save":
         fr = _image(a.get("image"))
         path = a.get("path")
-        jpeg, w, h, off = _frame(CFG["step"]["saveFrame"])
+        jpeg, w, h, off = _frame(fr if _live() else CFG["step"]["saveFrame"])
         if path is None:
             target = _raw_path(_name_ms())
             touched.append(target)
@@ -1257,6 +1292,12 @@ def _run_script(a, touched):
     script = a["script"]
     hardened = _hardened()
     if script == "main":
+        if _live():
+            import sensor
+
+            sensor.reset()
+            sensor.set_pixformat(sensor.RGB565)
+            sensor.set_framesize(sensor.QVGA)
         (h_script_main if hardened else script_main)(a.get("frames", 1), a.get("intervalMs", 1000), touched)
         return {"frames": len(touched) // 2}
     if script == "test1":
