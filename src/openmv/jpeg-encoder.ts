@@ -357,9 +357,15 @@ function fdctRows(plane: Uint8Array, stride: number, x: number, y: number, d: Fl
   }
 }
 
-/** Quantised coefficient: nearest integer (T.81 A.3.4), clamped to baseline's ±1023. */
+/**
+ * Quantised coefficient: nearest integer, halves up (T.81 A.3.4), clamped to baseline's ±1023.
+ * Exactly Math.round for |x| < 2^31 (here |x| < 2^17): `t` is x truncated, and x − t is exact.
+ */
 function quantise(v: number, recip: number): number {
-  const q = Math.round(v * recip);
+  const x = v * recip;
+  const t = x | 0;
+  const f = x - t;
+  const q = f >= 0.5 ? t + 1 : f < -0.5 ? t - 1 : t;
   return q > 1023 ? 1023 : q < -1023 ? -1023 : q;
 }
 

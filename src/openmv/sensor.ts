@@ -119,7 +119,45 @@ const DIGITS = [
   "01110100011000101111000010001001100",
 ];
 
-/** Renders one frame into RGB565 (LE) and 8-bit luma buffers. */
+/** What does not change from frame to frame at one size: the gradient and each pixel's tile sum. */
+interface Background {
+  readonly r: Uint8Array;
+  readonly g: Uint8Array;
+  readonly b: Uint8Array;
+  /** tx + ty of the pixel's tile. */
+  readonly tile: Uint8Array;
+  readonly maxTile: number;
+}
+
+const backgrounds = new Map<string, Background>();
+
+function background(width: number, height: number, tile: number): Background {
+  const key = `${width}x${height}`;
+  let bg = backgrounds.get(key);
+  if (bg) return bg;
+  const n = width * height;
+  const r = new Uint8Array(n);
+  const g = new Uint8Array(n);
+  const b = new Uint8Array(n);
+  const t = new Uint8Array(n);
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      r[i] = Math.floor((x * 255) / width);
+      g[i] = Math.floor((y * 255) / height);
+      b[i] = 128 + Math.floor(((x + y) * 64) / (width + height));
+      t[i] = Math.floor(x / tile) + Math.floor(y / tile);
+    }
+  }
+  bg = { r, g, b, tile: t, maxTile: Math.floor((width - 1) / tile) + Math.floor((height - 1) / tile) };
+  backgrounds.set(key, bg);
+  return bg;
+}
+
+/**
+ * Renders one frame into RGB565 (LE) and 8-bit luma buffers. The gradient and tile grid come from
+ * {@link background}; the per-frame layers (tile phase, disc, bar, digits, noise) are applied per
+ * pixel in the same order and arithmetic as always, so the bytes do not depend on the caching.
+ */
 function renderScene(
   width: number,
   height: number,
@@ -139,52 +177,62 @@ function renderScene(
   const digitCell = Math.max(2, Math.round(4 * scale));
   const label = String(frame);
   const span = 2 * noise + 1;
+  // noiseOf[byte] = (byte % span) - noise
+  const noiseOf = new Int16Array(256);
+  for (let k = 0; k < 256; k++) noiseOf[k] = (k % span) - noise;
+  const bg = background(width, height, tile);
+  // inverted[t]: tiles whose tx + ty make (tx + ty + (frame >> 3)) % 5 === 0 this frame
+  const phase = frame >> 3;
+  const inverted = new Uint8Array(bg.maxTile + 1);
+  for (let t = 0; t <= bg.maxTile; t++) inverted[t] = (t + phase) % 5 === 0 ? 1 : 0;
+  const discG = 40 + ((frame * 9) & 0x7f);
+  // the digits cover x in [8, digitsX1), y in [8, 8 + 7 cells): gy < 7, ch < label.length
+  const digitsX1 = 8 + 6 * label.length * digitCell;
+  const digitsY1 = 8 + 7 * digitCell;
+  const { r: bgR, g: bgG, b: bgB, tile: bgTile } = bg;
   let rnd = 0;
   let rndBits = 0;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let r = Math.floor((x * 255) / width);
-      let g = Math.floor((y * 255) / height);
-      let b = 128 + Math.floor(((x + y) * 64) / (width + height));
-      const tx = Math.floor(x / tile);
-      const ty = Math.floor(y / tile);
-      if ((tx + ty + (frame >> 3)) % 5 === 0) {
+    const dy = y - cy;
+    const discRow = dy * dy < r2;
+    const barRow = y >= barY && y < barY + barH;
+    const digitRow = y >= 8 && y < digitsY1;
+    const gy = Math.floor((y - 8) / digitCell);
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      let r = bgR[i];
+      let g = bgG[i];
+      let b = bgB[i];
+      if (inverted[bgTile[i]] === 1) {
         r = 255 - r;
         b = 60;
       }
-      const dx = x - cx;
-      const dy = y - cy;
-      if (dx * dx + dy * dy < r2) {
-        r = 230;
-        g = 40 + ((frame * 9) & 0x7f);
-        b = 30;
+      if (discRow) {
+        const dx = x - cx;
+        if (dx * dx + dy * dy < r2) {
+          r = 230;
+          g = discG;
+          b = 30;
+        }
       }
-      if (y >= barY && y < barY + barH) {
-        r = g = b = 16;
-      }
-      // frame counter at (8, 8) in block digits
-      const gx = Math.floor((x - 8) / digitCell);
-      const gy = Math.floor((y - 8) / digitCell);
-      if (x >= 8 && y >= 8 && gy < 7) {
+      if (barRow) r = g = b = 16;
+      if (digitRow && x >= 8 && x < digitsX1) {
+        const gx = Math.floor((x - 8) / digitCell);
         const ch = Math.floor(gx / 6);
         const col = gx % 6;
-        if (ch < label.length && col < 5 && DIGITS[label.charCodeAt(ch) - 48][gy * 5 + col] === "1") {
-          r = g = b = 250;
-        }
+        if (col < 5 && DIGITS[label.charCodeAt(ch) - 48][gy * 5 + col] === "1") r = g = b = 250;
       }
       if (noise > 0) {
         if (rndBits < 8) {
           rnd = prng.nextUint32();
           rndBits = 32;
         }
-        const v = ((rnd & 0xff) % span) - noise;
+        const v = noiseOf[rnd & 0xff];
         rnd >>>= 8;
         rndBits -= 8;
         r = clamp8(r + v);
         g = clamp8(g + v);
         b = clamp8(b + v);
       }
-      const i = y * width + x;
       const p = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3);
       rgb565[2 * i] = p & 0xff;
       rgb565[2 * i + 1] = p >> 8;
