@@ -578,6 +578,27 @@ function fillYccPlanes(
   }
 }
 
+/**
+ * Y plane and 2:1 horizontally averaged Cb and Cr planes of RGB565 pixels whose width is even: the
+ * same bytes as {@link fillYccPlanes} then {@link downsample} at 4:2:2, without the full chroma planes.
+ */
+function fillYcc422Planes(
+  data: Uint8Array,
+  lut: Int32Array,
+  yp: Uint8Array,
+  cbp: Uint8Array,
+  crp: Uint8Array,
+): void {
+  for (let i = 0, j = 0, o = 0; i < yp.length; i += 2, j += 4, o++) {
+    const a = lut[data[j] | (data[j + 1] << 8)];
+    const b = lut[data[j + 2] | (data[j + 3] << 8)];
+    yp[i] = a;
+    yp[i + 1] = b;
+    cbp[o] = (((a >> 8) & 0xff) + ((b >> 8) & 0xff) + 1) >> 1;
+    crp[o] = ((a >> 16) + (b >> 16) + 1) >> 1;
+  }
+}
+
 /** One-component scan: blocks left to right, top to bottom (A.2.2). */
 function codeGrayScan(w: JpegWriter, y: Uint8Array, pw: number, ph: number, c: Component): void {
   for (let by = 0; by < ph; by += 8) for (let bx = 0; bx < pw; bx += 8) codeBlock(w, y, pw, bx, by, c);
@@ -641,12 +662,21 @@ export function encodeBaselineJpeg(
     codeGrayScan(w, padPlane(data, width, height, pw, ph), pw, ph, luma);
   } else {
     const yp = new Uint8Array(npix);
-    const cbp = new Uint8Array(npix);
-    const crp = new Uint8Array(npix);
-    fillYccPlanes(data, rgb565ToYcc(), yp, cbp, crp);
-    const y = padPlane(yp, width, height, pw, ph);
-    const cb = downsample(padPlane(cbp, width, height, pw, ph), pw, ph, hs, vs);
-    const cr = downsample(padPlane(crp, width, height, pw, ph), pw, ph, hs, vs);
+    let y: Uint8Array, cb: Uint8Array, cr: Uint8Array;
+    if (hs === 2 && vs === 1 && pw === width && ph === height) {
+      // no padding at 4:2:2: average while converting
+      cb = new Uint8Array(npix >> 1);
+      cr = new Uint8Array(npix >> 1);
+      fillYcc422Planes(data, rgb565ToYcc(), yp, cb, cr);
+      y = yp;
+    } else {
+      const cbp = new Uint8Array(npix);
+      const crp = new Uint8Array(npix);
+      fillYccPlanes(data, rgb565ToYcc(), yp, cbp, crp);
+      y = padPlane(yp, width, height, pw, ph);
+      cb = downsample(padPlane(cbp, width, height, pw, ph), pw, ph, hs, vs);
+      cr = downsample(padPlane(crp, width, height, pw, ph), pw, ph, hs, vs);
+    }
     const chroma = (): Component => ({
       recip: tables.chromaRecip,
       dc: CODES.dcChroma,

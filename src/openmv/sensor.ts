@@ -189,6 +189,53 @@ function renderScene(
   // the digits cover x in [8, digitsX1), y in [8, 8 + 7 cells): gy < 7, ch < label.length
   const digitsX1 = 8 + 6 * label.length * digitCell;
   const digitsY1 = 8 + 7 * digitCell;
+  drawLayers(rgb565, luma, width, height, bg, prng, noise, noiseOf, {
+    cx,
+    cy,
+    r2,
+    barY,
+    barH,
+    digitCell,
+    label,
+    inverted,
+    discG,
+    digitsX1,
+    digitsY1,
+  });
+  return { rgb565, luma };
+}
+
+/** The per-frame layers of {@link renderScene}. */
+interface Layers {
+  readonly cx: number;
+  readonly cy: number;
+  readonly r2: number;
+  readonly barY: number;
+  readonly barH: number;
+  readonly digitCell: number;
+  readonly label: string;
+  readonly inverted: Uint8Array;
+  readonly discG: number;
+  readonly digitsX1: number;
+  readonly digitsY1: number;
+}
+
+// The pixel loop is a function of its own: V8 compiles a loop on-stack and, inside a larger function,
+// dropped that code at the first untried path after it, on every frame.
+
+/** Background plus the per-frame layers and noise, per pixel, into `rgb565` and `luma`. */
+function drawLayers(
+  rgb565: Uint8Array,
+  luma: Uint8Array,
+  width: number,
+  height: number,
+  bg: Background,
+  prng: Prng,
+  noise: number,
+  noiseOf: Int16Array,
+  layers: Layers,
+): void {
+  const { cx, cy, r2, barY, barH, digitCell, label, inverted, discG, digitsX1, digitsY1 } = layers;
   const { r: bgR, g: bgG, b: bgB, tile: bgTile } = bg;
   let rnd = 0;
   let rndBits = 0;
@@ -239,7 +286,6 @@ function renderScene(
       luma[i] = (r * 38 + g * 75 + b * 15) >> 7; // jpeg.c's RGB→Y weights
     }
   }
-  return { rgb565, luma };
 }
 
 function clamp8(v: number): number {
