@@ -1,5 +1,5 @@
 /**
- * The ESP32 link's optional debug messages (0x70–0x77): not part of the poi's protocol, spoken only
+ * The ESP32 link's optional debug messages (0x70–0x78): not part of the poi's protocol, spoken only
  * by a test firmware (the virtual Teensy implements all of them; a real Teensy may implement any
  * subset). A host finds out which with DEBUG_HELLO at connect: a firmware that knows none NACKs it
  * as UNKNOWN_TYPE (esp32-protocol.ts), as it NACKs any type it does not know, so asking is safe.
@@ -21,6 +21,9 @@
  *                          SAVE_PRESET -, LOAD_PRESET count u8 active u8; an SDError is NACK SD_ERROR
  * 0x77 DISPLAY        req: -                 ACK: width u16, height u16, cached u8 (the last load
  *                                                 came from the RAM cache), sha256 of the pixels shown
+ * 0x78 RANGE_CRCS     req: lba u32, per u32 (≥ 1), count u16 (1..255)
+ *                     ACK: crc32 u32 per range: zlib CRC-32 of the per × 512 bytes of sectors
+ *                          lba + k·per .. lba + (k+1)·per - 1, k = 0..count-1
  * ```
  */
 import { createHash } from "node:crypto";
@@ -42,6 +45,7 @@ export const DEBUG_MSG = {
   RESET: 0x75,
   CALL: 0x76,
   DISPLAY: 0x77,
+  RANGE_CRCS: 0x78,
 } as const;
 
 /** HELLO's capability bits: which groups of debug messages the firmware answers. */
@@ -56,6 +60,8 @@ export const DEBUG_CAP = {
   calls: 8,
   /** DISPLAY: what the POV engine shows. */
   display: 16,
+  /** RANGE_CRCS: one CRC per run of sectors, so a host finds the changed sectors without a full scan. */
+  ranges: 32,
 } as const;
 export type DebugCapName = keyof typeof DEBUG_CAP;
 
@@ -72,6 +78,8 @@ export const DEBUG_VERSION = 1;
 export const SECTOR_BYTES = 512;
 /** Most sectors one SECTOR_CRCS covers (255 × 4 bytes fit a 1024-byte payload with the request byte). */
 export const MAX_CRC_SECTORS = 255;
+/** Most ranges one RANGE_CRCS covers (as SECTOR_CRCS). */
+export const MAX_CRC_RANGES = 255;
 /** Text one TAKE_LOG reply carries (MAX_PAYLOAD - request byte - more byte). */
 export const LOG_CHUNK_BYTES = 1022;
 
@@ -133,6 +141,8 @@ export interface DebugDevice {
   /** Sectors of the card. */
   sectors(): number;
   readSector(lba: number): Uint8Array;
+  /** `count` sectors from `lba` in one read (RANGE_CRCS; without it, {@link readSector} one by one). */
+  readSectors?(lba: number, count: number): Uint8Array;
   writeSector(lba: number, bytes: Uint8Array): void;
   /** Log lines since the last call. */
   takeLog(): string[];
@@ -141,7 +151,7 @@ export interface DebugDevice {
 }
 
 /**
- * The firmware's side of the debug messages, next to {@link Esp32Server}: a frame of type 0x70..0x77
+ * The firmware's side of the debug messages, next to {@link Esp32Server}: a frame of type 0x70..0x78
  * whose capability the device has → its reply; any other → null (the server NACKs it as unknown).
  */
 export class Esp32DebugServer {
@@ -195,6 +205,27 @@ export class Esp32DebugServer {
         const out = new Uint8Array(n * 4);
         const ov = new DataView(out.buffer);
         for (let i = 0; i < n; i++) ov.setUint32(i * 4, crc32(this.device.readSector(lba + i)), true);
+        return encodeAck(seq, type, out);
+      }
+      case DEBUG_MSG.RANGE_CRCS: {
+        if (p.length !== 10)
+          return bad(`payload: expected lba u32 + per u32 + count u16 (10 bytes), found ${p.length}`);
+        const lba = v.getUint32(0, true);
+        const per = v.getUint32(4, true);
+        const n = v.getUint16(8, true);
+        if (per < 1) return bad(`per at offset 9: expected at least 1, found 0`);
+        if (n < 1 || n > MAX_CRC_RANGES) return bad(`count at offset 13: expected 1..255, found ${n}`);
+        if (!lbaOk(lba, per * n))
+          return bad(`lba at offset 5: sectors ${lba}+${per}x${n} beyond the card's ${sectors}`);
+        const out = new Uint8Array(n * 4);
+        const ov = new DataView(out.buffer);
+        const read = (at: number, count: number): Uint8Array => {
+          if (this.device.readSectors) return this.device.readSectors(at, count);
+          const b = new Uint8Array(count * SECTOR_BYTES);
+          for (let i = 0; i < count; i++) b.set(this.device.readSector(at + i), i * SECTOR_BYTES);
+          return b;
+        };
+        for (let k = 0; k < n; k++) ov.setUint32(k * 4, crc32(read(lba + k * per, per)), true);
         return encodeAck(seq, type, out);
       }
       case DEBUG_MSG.READ_SECTOR: {
@@ -296,6 +327,8 @@ function capOf(type: number): DebugCapName | undefined {
     case DEBUG_MSG.READ_SECTOR:
     case DEBUG_MSG.WRITE_SECTOR:
       return "sectors";
+    case DEBUG_MSG.RANGE_CRCS:
+      return "ranges";
     case DEBUG_MSG.TAKE_LOG:
       return "log";
     case DEBUG_MSG.RESET:

@@ -47,7 +47,7 @@ export class Esp32Server {
     private readonly maxImageBytes: number,
   ) {}
 
-  /** Answers the debug messages 0x70..0x77 the firmware implements (the others stay unknown types). */
+  /** Answers the debug messages 0x70..0x78 the firmware implements (the others stay unknown types). */
   attachDebug(debug: Esp32DebugServer): void {
     this.debug = debug;
   }

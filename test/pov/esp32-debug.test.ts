@@ -1,7 +1,7 @@
 /**
  * The ESP32 link's debug messages (src/pov/esp32-debug.ts): hand-written byte vectors (CRCs computed
  * independently with Python's zlib.crc32), HELLO's body both ways, the sector messages on a RAM card,
- * TAKE_LOG's continuation, a firmware without debug messages NACKing HELLO as an unknown type, and a
+ * RANGE_CRCS, TAKE_LOG's continuation, a firmware without debug messages NACKing HELLO as an unknown type, and a
  * debug message in the middle of a chunked save leaving the save alone.
  */
 import { describe, expect, it } from "vitest";
@@ -151,6 +151,45 @@ describe("ESP32 debug messages", () => {
     const [beyond] = replies(s.receive(encodeFrame({ type: 0x71, seq: 3, payload: hex("07000000 0200") })));
     expect(beyond).toMatchObject({ kind: "nack", reason: NACK_REASON.BAD_PAYLOAD });
     expect((beyond as { text: string }).text).toMatch(/sectors 7\+2 beyond the card's 8/);
+  });
+
+  it("RANGE_CRCS: one CRC-32 per run of sectors; a firmware without 'ranges' NACKs it as unknown", () => {
+    const s = server(
+      new Esp32DebugServer(
+        device(["sectors", "ranges"]),
+        () => null as never,
+        () => null as never,
+      ),
+    );
+    // lba 2, per 2, count 3: sectors 2-3 (zero, ones), 4-5 and 6-7 (zeros).
+    // crc32(512 x 00 + 512 x 01) = defa1ca9, crc32(1024 x 00) = efb5af2e (Python zlib.crc32).
+    const req = "a5 78 06 0a00 02000000 02000000 0300 fdc14f20";
+    expect(
+      toHex(encodeFrame({ type: DEBUG_MSG.RANGE_CRCS, seq: 6, payload: hex("02000000 02000000 0300") })),
+    ).toBe(toHex(hex(req)));
+    const [r] = replies(s.receive(hex(req)));
+    expect(r).toMatchObject({ kind: "ack", seq: 6, request: 0x78 });
+    expect(toHex((r as { body: Uint8Array }).body)).toBe("a91cfade2eafb5ef2eafb5ef");
+    const nack = (payload: string) =>
+      replies(s.receive(encodeFrame({ type: 0x78, seq: 7, payload: hex(payload) })))[0] as {
+        reason: number;
+        text: string;
+      };
+    expect(nack("03000000 03000000 0200")).toMatchObject({ reason: NACK_REASON.BAD_PAYLOAD });
+    expect(nack("03000000 03000000 0200").text).toMatch(/sectors 3\+3x2 beyond the card's 8/);
+    expect(nack("00000000 00000000 0100").text).toMatch(/per at offset 9/);
+    expect(nack("00000000 01000000 0000").text).toMatch(/count at offset 13: expected 1..255, found 0/);
+    const old = server(
+      new Esp32DebugServer(
+        device(["sectors"]),
+        () => null as never,
+        () => null as never,
+      ),
+    );
+    expect(replies(old.receive(hex(req)))[0]).toMatchObject({
+      kind: "nack",
+      reason: NACK_REASON.UNKNOWN_TYPE,
+    });
   });
 
   it("TAKE_LOG: lines end in \\n and continue in the next reply while more = 1", () => {

@@ -174,6 +174,22 @@ describe.skipIf(!existsSync("/usr/bin/socat"))(
       }
     }, 120_000);
 
+    it("a firmware without RANGE_CRCS: the per-sector scan gives the simulator's result", async () => {
+      const older = await startVirtualTeensyPty({
+        debugCaps: ["sectors", "log", "reset", "calls", "display"],
+        startTimeoutMs: 60_000,
+      });
+      try {
+        const s = scenario("teensy-save-load");
+        const link = await runScenario(s, (sc, o) =>
+          LinkTarget.create(sc, o, { port: older.path, allowFormat: true }),
+        );
+        expect(comparable(link)).toEqual(comparable(await onSim(s)));
+      } finally {
+        await older.stop();
+      }
+    }, 120_000);
+
     it("a firmware without the API calls: the steps that need them are named", async () => {
       const some = await startVirtualTeensyPty({
         debugCaps: ["sectors", "log", "reset"],

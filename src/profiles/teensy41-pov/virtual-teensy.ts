@@ -116,6 +116,11 @@ export async function runVirtualTeensy(options: RunVirtualTeensyOptions): Promis
         media.readblocks(lba, b);
         return b;
       },
+      readSectors: (lba, count) => {
+        const b = new Uint8Array(count * SECTOR_BYTES);
+        media.readblocks(lba, b);
+        return b;
+      },
       writeSector: (lba, bytes) => void media.writeblocks(lba, bytes),
       takeLog: () => {
         logs();
