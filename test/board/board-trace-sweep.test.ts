@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BoardRunError, BoardTarget, type BoardTargetOptions } from "../../sim/board-target.ts";
-import { scenarioMain, type CliEnv } from "../../sim/cli/scenario.ts";
+import { scenarioMain } from "../../sim/cli/scenario.ts";
+import { runCli, type CliMain, type CliRun as Run } from "../sim/run-cli.ts";
 import { sweepMain } from "../../sim/cli/sweep.ts";
 import { runScenario, type RunTrace, type ScenarioResult } from "../../sim/runner.ts";
 import { loadScenario } from "../../sim/scenario-schema.ts";
@@ -27,12 +28,6 @@ const SCENARIO = "pipeline-as-reported-sweep";
 /** Every 4th state of the scenario's 1,696, the same states on every side. */
 const SAMPLE = ["--sample", "424"];
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
 describe.skipIf(!existsSync("/usr/bin/socat"))("a board-recorded trace swept offline", () => {
   const dir = mkdtempSync(join(tmpdir(), "cardsim-board-trace-"));
   let board: VirtualBoardPty;
@@ -40,20 +35,8 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("a board-recorded trace swept off
   let recorded: Run;
   let simCode: number;
 
-  const cli = async (main: typeof scenarioMain, args: string[]): Promise<Run> => {
-    let out = "";
-    let err = "";
-    const env: Partial<CliEnv> = {
-      stdout: (s) => void (out += s),
-      stderr: (s) => void (err += s),
-      isTTY: false,
-      cwd: dir,
-      nowMillis: () => 0,
-      ci: true,
-    };
-    const code = await main(args, env);
-    return { code, out, err };
-  };
+  const cli = (main: CliMain, args: string[]): Promise<Run> =>
+    runCli(main, args, { cwd: dir, nowMillis: () => 0 });
   const onBoard = (port: string, trace: string, base: string): Promise<Run> =>
     cli(scenarioMain, [
       SCENARIO,

@@ -11,27 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareMain } from "../../sim/cli/compare.ts";
-import type { CliEnv } from "../../sim/cli/scenario.ts";
+import { runCli, type CliRun } from "../sim/run-cli.ts";
 import type { CompareResult } from "../../sim/compare-types.ts";
 import { startVirtualBoardPty, type VirtualBoardPty } from "../../src/virtual-board/index.ts";
 
 const SCENARIOS = join(import.meta.dirname, "..", "..", "scenarios");
 const dir = mkdtempSync(join(tmpdir(), "cardsim-cut-policies-"));
 
-async function compare(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const env: Partial<CliEnv> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    cwd: dir,
-    isTTY: false,
-    nowMillis: () => 0,
-    ci: true,
-  };
-  const code = await compareMain(args, env);
-  return { code, out, err };
-}
+const compare = (args: string[]): Promise<CliRun> =>
+  runCli(compareMain, args, { cwd: dir, nowMillis: () => 0 });
 
 describe.skipIf(!existsSync("/usr/bin/socat"))("board cuts against the simulator's policies", () => {
   let dropping: VirtualBoardPty;

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareMain } from "../../sim/cli/compare.ts";
-import type { CliEnv } from "../../sim/cli/scenario.ts";
+import { runCli, type CliRun } from "../sim/run-cli.ts";
 import type { CompareResult } from "../../sim/compare-types.ts";
 import { compareRuns, recordOnSim, type RunRecord } from "../../sim/compare.ts";
 import { mapBoardWrite, spreadCuts } from "../../sim/compare-cuts.ts";
@@ -156,19 +156,7 @@ describe.skipIf(!existsSync("/usr/bin/socat"))("cardsim compare against the virt
     await Promise.all([good?.stop(), faulty?.stop()]);
   });
 
-  async function compare(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const env: Partial<CliEnv> = {
-      stdout: (s) => void (out += s),
-      stderr: (s) => void (err += s),
-      cwd: dir,
-      isTTY: false,
-      ci: true,
-    };
-    const code = await compareMain(args, env);
-    return { code, out, err };
-  }
+  const compare = (args: string[]): Promise<CliRun> => runCli(compareMain, args, { cwd: dir });
 
   it("clean-run agrees: exit 0, every step, file and write equal; JSON and JUnit", async () => {
     const r = await compare([

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nightMain } from "../../sim/cli/night.ts";
-import type { CliEnv } from "../../sim/cli/scenario.ts";
+import { runCli, type CliRun } from "../sim/run-cli.ts";
 import type { CompareResult } from "../../sim/compare-types.ts";
 import { summarizeNight, type NightSummary } from "../../sim/night.ts";
 import { startVirtualBoardPty, type VirtualBoardPty } from "../../src/virtual-board/index.ts";
@@ -33,19 +33,7 @@ async function waitFor(file: string, timeoutMs: number): Promise<void> {
   }
 }
 
-async function night(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const env: Partial<CliEnv> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    cwd: dir,
-    isTTY: false,
-    ci: true,
-  };
-  const code = await nightMain(args, env);
-  return { code, out, err };
-}
+const night = (args: string[]): Promise<CliRun> => runCli(nightMain, args, { cwd: dir });
 
 const result = (results: string, name: string): CompareResult =>
   JSON.parse(readFileSync(join(dir, results, `${name}.json`), "utf8")) as CompareResult;

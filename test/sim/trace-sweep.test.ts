@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mergeMain, scenarioMain, type CliEnv } from "../../sim/cli/scenario.ts";
+import { mergeMain, scenarioMain } from "../../sim/cli/scenario.ts";
+import { runCli, type CliMain, type CliRun as Run } from "../sim/run-cli.ts";
 import { sweepMain } from "../../sim/cli/sweep.ts";
 import type { ScenarioResult } from "../../sim/runner.ts";
 
@@ -24,26 +25,8 @@ const SAMPLE = ["--sample", "424"];
 const dir = mkdtempSync(join(tmpdir(), "cardsim-trace-sweep-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(main: typeof scenarioMain, args: string[]): Promise<Run> {
-  let out = "";
-  let err = "";
-  const env: Partial<CliEnv> = {
-    stdout: (s) => void (out += s),
-    stderr: (s) => void (err += s),
-    isTTY: false,
-    cwd: dir,
-    nowMillis: () => 0,
-    ci: true,
-  };
-  const code = await main(args, env);
-  return { code, out, err };
-}
+const cli = (main: CliMain, args: string[]): Promise<Run> =>
+  runCli(main, args, { cwd: dir, nowMillis: () => 0 });
 const scenario = (...a: string[]): Promise<Run> => cli(scenarioMain, a);
 const sweep = (...a: string[]): Promise<Run> => cli(sweepMain, a);
 
