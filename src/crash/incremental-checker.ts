@@ -51,8 +51,12 @@ export interface IncrementalCheckerOptions {
   readonly mountPoint: string;
   readonly oracles: readonly FileOracle[];
   readonly readers: readonly ReaderRule[];
-  /** fsck each state (its kinds), or not. */
-  readonly fsck: ((device: ReadRecorder) => FsckKind[]) | null;
+  /**
+   * fsck each state (its kinds), or not. `changed` lists the blocks that differ from the device of
+   * the previous call (null: unknown), for a checker that keeps what it decoded (FsckFatCache); the
+   * bytes such a cache stands for must be counted as read (`ReadRecorder.assumeRead`).
+   */
+  readonly fsck: ((device: ReadRecorder, changed: readonly number[] | null) => FsckKind[]) | null;
   readonly config?: VfsConfig;
   /** Reader verdicts by content hash, shared with the full checks. */
   readonly verdicts?: ReaderVerdictCache;
@@ -70,6 +74,8 @@ export interface IncrementalStats {
 /** Checks a sequence of states of one lineage, reusing every result whose sectors did not change. */
 export class IncrementalChecker {
   private prev: CowBlockDevice | null = null;
+  /** The device fsck last ran on (what its `changed` blocks are relative to). */
+  private fsckPrev: CowBlockDevice | null = null;
   private fsckMemo: Memo<FsckKind[]> | null = null;
   private mountMemo: Memo<MountValue> | null = null;
   private readonly listings = new Map<string, Memo<ListingValue>>();
@@ -85,6 +91,7 @@ export class IncrementalChecker {
   /** Forgets every memo (the next state is checked in full). */
   reset(): void {
     this.prev = null;
+    this.fsckPrev = null;
     this.fsckMemo = null;
     this.mountMemo = null;
     this.listings.clear();
@@ -119,7 +126,9 @@ export class IncrementalChecker {
     if (this.o.fsck) {
       if (!this.fsckMemo) {
         const rec = new ReadRecorder(device, bs);
-        const value = this.o.fsck(rec);
+        const changed = this.fsckPrev ? device.differingBlocks(this.fsckPrev) : null;
+        this.fsckPrev = device;
+        const value = this.o.fsck(rec, changed);
         this.stats.fsckRuns++;
         if (rec.writes > 0) return this.abandon();
         this.fsckMemo = { deps: rec.ranges(), value };

@@ -42,6 +42,14 @@ export class ReadRecorder implements BlockDevice {
     return this.inner.ioctl(op, arg);
   }
 
+  /** Counts sectors `[start0, end0, start1, end1, ...]` as read: a result that depends on bytes read before (a cache). */
+  assumeRead(ranges: readonly number[]): void {
+    for (let i = 0; i < ranges.length; i += 2) {
+      this.starts.push(ranges[i]);
+      this.ends.push(ranges[i + 1]);
+    }
+  }
+
   /** The sectors read so far, merged (also `extra`'s, when given). */
   ranges(extra?: SectorRanges): SectorRanges {
     const order = this.starts.map((_, i) => i);

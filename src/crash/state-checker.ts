@@ -5,7 +5,7 @@
 import type { CowBlockDevice } from "../block/cow-block-device.ts";
 import type { BlockDevice } from "../block/block-device.ts";
 import { CrashStateMaterialiser, type CrashPoint, type EnumeratedCrashPoint } from "../faults/materialise.ts";
-import { fsck, type FsckKind } from "../fat/fsck.ts";
+import { fsck, FsckFatCache, type FsckKind, type FsckResult } from "../fat/fsck.ts";
 import type { FatDriver } from "../fat/fat-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import {
@@ -30,6 +30,7 @@ import { tornKey, type StateResult } from "./sweep-types.ts";
 import { checkTwice, fsckView } from "./unstable.ts";
 import { VolumeReader } from "./volume-reader.ts";
 import { IncrementalChecker, type IncrementalStats } from "./incremental-checker.ts";
+import type { ReadRecorder } from "./read-deps.ts";
 import { ReaderVerdictCache, type ReaderVerdictStats } from "./reader-verdicts.ts";
 
 /** Checks crash states of one recording, one after another (keeps a materialiser cursor). */
@@ -67,7 +68,7 @@ export class CrashStateChecker {
             mountPoint: recording.mountPoint,
             oracles: this.oracles,
             readers: options.readers ?? [],
-            fsck: options.fsck === false ? null : fsckKinds,
+            fsck: options.fsck === false ? null : cachedFsckKinds(new FsckFatCache()),
             ...(options.config && { config: options.config }),
             ...(this.verdicts && { verdicts: this.verdicts }),
           });
@@ -175,9 +176,25 @@ export class CrashStateChecker {
 
 /** The distinct kinds of fsck's findings on `device`, sorted (empty when clean). */
 export function fsckKinds(device: BlockDevice): FsckKind[] {
-  const r = fsck(device, { maxFindings: 64 });
+  return kindsOf(fsck(device, { maxFindings: 64 }));
+}
+
+function kindsOf(r: FsckResult): FsckKind[] {
   if (r.clean) return [];
   return [...new Set(r.findings.map((f) => f.kind))].sort();
+}
+
+/**
+ * {@link fsckKinds} for successive states of one card: the FAT table is kept in `cache` and only its
+ * changed blocks are decoded again (O(change) instead of O(FAT)); the result depends on every FAT
+ * block, so they count as read.
+ */
+function cachedFsckKinds(cache: FsckFatCache) {
+  return (device: ReadRecorder, changed: readonly number[] | null): FsckKind[] => {
+    const kinds = kindsOf(fsck(device, { maxFindings: 64, fatCache: { cache, changedBlocks: changed } }));
+    device.assumeRead(cache.blockRanges());
+    return kinds;
+  };
 }
 
 /** A file's class at the end of a run; `absent` when no version of it was ever completed and it does not exist. */

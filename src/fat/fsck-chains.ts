@@ -4,6 +4,7 @@
  * cluster accounting (lost clusters).
  */
 import { badClusterMark, eocMin, type FatLayout } from "./fat-layout.ts";
+import type { FatTable } from "./fsck-fat-table.ts";
 import type { FsckContext, FsckFinding, FsckSummary } from "./fsck-findings.ts";
 
 /** The decoded FAT (`next[c]` = entry of cluster c) and the chain owning each cluster. */
@@ -11,12 +12,16 @@ export class ClusterChains {
   /** Chain id owning each cluster (0 = none). */
   private readonly owner: Int32Array;
   private readonly ownerPath: string[] = [""];
+  private readonly next: Uint32Array;
+  /** Clusters claimed by a chain that are not marked bad (each at most once). */
+  private ownedUsed = 0;
 
   constructor(
     private readonly ctx: FsckContext,
     private readonly L: FatLayout,
-    private readonly next: Uint32Array,
+    private readonly table: FatTable,
   ) {
+    this.next = table.next;
     this.owner = new Int32Array(L.clusterCount + 2);
   }
 
@@ -81,6 +86,7 @@ export class ClusterChains {
       }
       this.owner[c] = id;
       clusters.push(c);
+      if (v !== bad) this.ownedUsed++;
       if (v >= eoc) return { clusters, endedCleanly: true };
       if (v === bad) {
         this.add({
@@ -147,37 +153,37 @@ export class ClusterChains {
       });
   }
 
-  /** Used, free, bad and lost clusters; `files` and `directories` are what the directory walk counted. */
+  /**
+   * Used, free, bad and lost clusters; `files` and `directories` are what the directory walk counted.
+   * The counts come with the table; lost clusters (used, owned by no chain) are looked for only when
+   * there are some, and only in FAT blocks that hold used entries.
+   */
   clusterAccounting(files: number, directories: number): FsckSummary {
     const L = this.L;
+    const t = this.table;
     const n = L.clusterCount + 2;
     const bad = badClusterMark(L.fatType);
-    let used = 0;
-    let free = 0;
-    let badCount = 0;
-    let lost = 0;
-    let firstLost = 0;
-    // A lost chain head is a lost cluster that no other lost cluster points to.
-    const pointedTo = new Uint8Array(n);
-    for (let c = 2; c < n; c++) {
-      const v = this.next[c];
-      if (v === 0) free++;
-      else if (v === bad) badCount++;
-      else {
-        used++;
-        if (this.owner[c] === 0) {
-          lost++;
-          if (firstLost === 0) firstLost = c;
-          if (v >= 2 && v < n) pointedTo[v] = 1;
-        }
-      }
-    }
+    const lost = t.used - this.ownedUsed;
     let chains = 0;
     if (lost > 0) {
-      for (let c = 2; c < n; c++) {
-        const v = this.next[c];
-        if (v !== 0 && v !== bad && this.owner[c] === 0 && pointedTo[c] === 0) chains++;
+      // A lost chain head is a lost cluster that no other lost cluster points to.
+      const lostClusters: number[] = [];
+      const pointedTo = new Set<number>();
+      const per = t.entriesPerBlock;
+      const blocks = t.usedPerBlock;
+      for (let u = 0; u < (blocks ? blocks.length : 1); u++) {
+        if (blocks && blocks[u] === 0) continue;
+        const from = blocks ? Math.max(2, u * per) : 2;
+        const to = blocks ? Math.min(n, (u + 1) * per) : n;
+        for (let c = from; c < to; c++) {
+          const v = this.next[c];
+          if (v === 0 || v === bad || this.owner[c] !== 0) continue;
+          lostClusters.push(c);
+          if (v >= 2 && v < n) pointedTo.add(v);
+        }
       }
+      const firstLost = lostClusters[0];
+      for (const c of lostClusters) if (!pointedTo.has(c)) chains++;
       if (chains === 0) chains = 1; // only loops
       this.add({
         kind: "lost-clusters",
@@ -192,9 +198,9 @@ export class ClusterChains {
       clusterCount: L.clusterCount,
       files,
       directories,
-      usedClusters: used,
-      freeClusters: free,
-      badClusters: badCount,
+      usedClusters: t.used,
+      freeClusters: t.free,
+      badClusters: t.bad,
       lostClusters: lost,
       lostChains: chains,
     };

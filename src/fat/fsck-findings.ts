@@ -3,6 +3,7 @@
  * far (bounded by `maxFindings`) and raw reads of the device.
  */
 import { blockCountOf, blockSizeOf, type BlockDevice } from "../block/index.ts";
+import type { FsckFatCache } from "./fsck-fat-table.ts";
 
 /** The kinds of problem the checker reports. */
 export type FsckKind =
@@ -70,6 +71,12 @@ export interface FsckResult {
 export interface FsckOptions {
   /** Stop listing findings after this many (default 1000); they are still counted. */
   maxFindings?: number;
+  /**
+   * Checking successive states of one card: the FAT table kept from the previous check and the
+   * device blocks that changed since it (null: unknown, every FAT block is read again). The result is
+   * the same as without; only the FAT blocks that changed are read.
+   */
+  fatCache?: { cache: FsckFatCache; changedBlocks: readonly number[] | null };
 }
 
 /** The findings of one check and raw, never-failing reads of its device. */

@@ -25,7 +25,8 @@
  *
  * Bounded: chain walks stop after `clusterCount` steps and on any revisit; every cluster is owned by
  * at most one chain, so the directory walk reads each cluster at most once. Fast: each FAT copy is read
- * in one call and decoded into a Uint32Array.
+ * in one call and decoded into a Uint32Array (fsck-fat-table.ts), or kept between checks of successive
+ * states of one card and re-decoded only where blocks changed (`fatCache`: incremental checking).
  */
 import type { BlockDevice } from "../block/index.ts";
 import {
@@ -38,24 +39,48 @@ import {
 } from "./fat-layout.ts";
 import { exfatFsck, exfatVolumeOf } from "./exfat-fsck.ts";
 import { ClusterChains } from "./fsck-chains.ts";
+import { decodeFatTable } from "./fsck-fat-table.ts";
 import { DirectoryWalker } from "./fsck-directories.ts";
 import { badFatId, badLabelChar, dirtyFlagOffset, fatDirtyBitClear, fatfsRefusal } from "./fsck-boot.ts";
 import { FsckContext, type FsckOptions, type FsckResult } from "./fsck-findings.ts";
 
 export type { FsckFinding, FsckKind, FsckOptions, FsckResult, FsckSummary } from "./fsck-findings.ts";
 export { formatShortName } from "./fsck-names.ts";
+export { FsckFatCache } from "./fsck-fat-table.ts";
 
 /** Checks the FAT volume on `device` (the whole device is the volume: see partition.ts for MBRs). */
 export function fsck(device: BlockDevice, options: FsckOptions = {}): FsckResult {
   const exfat = exfatVolumeOf(device); // an exFAT card (or its MBR partition): exfat-fsck.ts
-  if (exfat) return exfatFsck(exfat, options);
-  return new Checker(device, options.maxFindings ?? 1000).run();
+  const cache = options.fatCache?.cache;
+  if (exfat) {
+    cache?.reset();
+    return exfatFsck(exfat, options);
+  }
+  const checker = new Checker(device, options);
+  try {
+    const result = checker.run();
+    // A check that stopped before the FATs leaves the cache describing an older state: forget it.
+    if (!checker.usedFatCache) cache?.reset();
+    return result;
+  } catch (e) {
+    cache?.reset();
+    throw e;
+  }
 }
 
 /** One check: the boot sector, the FAT copies, then the directory walk and the cluster accounting. */
 class Checker extends FsckContext {
   private L!: FatLayout;
   private volumeBytes = 0;
+  /** Whether the FAT table came from `options.fatCache` (which then describes this device). */
+  usedFatCache = false;
+
+  constructor(
+    device: BlockDevice,
+    private readonly options: FsckOptions,
+  ) {
+    super(device, options.maxFindings ?? 1000);
+  }
 
   run(): FsckResult {
     const fail = (): FsckResult => ({
@@ -122,8 +147,12 @@ class Checker extends FsckContext {
     const fatStart = L.reservedSectors * bps;
     const fatBytes = L.fatSectors * bps;
     const effBytes = Math.min(fatBytes, Math.ceil(((L.clusterCount + 2) * L.fatType) / 8));
-    const fat0 = this.read(fatStart, effBytes);
-    if (!fat0.complete) {
+    const span = { start: fatStart, copyBytes: fatBytes, effBytes };
+    const incremental = this.options.fatCache;
+    const cached = incremental?.cache.table(this, L, span, incremental.changedBlocks) ?? null;
+    this.usedFatCache = cached !== null;
+    const table = cached ?? decodeFatTable(this, L, span);
+    if (!table) {
       this.add({
         kind: "truncated-image",
         message: `FAT #1 (bytes ${fatStart}..${fatStart + effBytes - 1}) lies beyond the end of the ${this.devBytes}-byte image`,
@@ -132,41 +161,23 @@ class Checker extends FsckContext {
       return { ...fail(), usable: true };
     }
     for (let k = 1; k < L.numFats; k++) {
+      const d = table.differences[k];
+      if (!d) continue;
       const off = fatStart + k * fatBytes;
-      const copy = this.read(off, effBytes);
-      const a = fat0.data;
-      const b = copy.data;
-      // FAT32 entries keep 28 bits: differences in the top nibble do not count (fsck.fat neither).
-      const same = (i: number): boolean =>
-        a[i] === b[i] || (L.fatType === 32 && i % 4 === 3 && ((a[i] ^ b[i]) & 0x0f) === 0);
-      let i = 0;
-      while (i < effBytes && same(i)) i++;
-      if (i < effBytes) {
-        const cluster = L.fatType === 12 ? Math.floor((i * 2) / 3) : Math.floor(i / (L.fatType / 8));
-        this.add({
-          kind: "fat-copies-differ",
-          message: `FAT #${k + 1} differs from FAT #1 at byte ${off + i} (cluster ${cluster}): 0x${b[i].toString(16)} vs 0x${a[i].toString(16)}`,
-          offset: off + i,
-          cluster,
-          expected: `0x${a[i].toString(16)}`,
-          found: `0x${b[i].toString(16)}`,
-        });
-      }
+      const cluster = L.fatType === 12 ? Math.floor((d.byte * 2) / 3) : Math.floor(d.byte / (L.fatType / 8));
+      this.add({
+        kind: "fat-copies-differ",
+        message: `FAT #${k + 1} differs from FAT #1 at byte ${off + d.byte} (cluster ${cluster}): 0x${d.copy.toString(16)} vs 0x${d.first.toString(16)}`,
+        offset: off + d.byte,
+        cluster,
+        expected: `0x${d.first.toString(16)}`,
+        found: `0x${d.copy.toString(16)}`,
+      });
     }
-    const n = L.clusterCount + 2;
-    const next = new Uint32Array(n);
-    const fat = fat0.data;
-    if (L.fatType === 32) {
-      const dv = new DataView(fat.buffer, fat.byteOffset, fat.byteLength);
-      for (let c = 0; c < n; c++) next[c] = dv.getUint32(c * 4, true) & 0x0fffffff;
-    } else if (L.fatType === 16) {
-      for (let c = 0; c < n; c++) next[c] = fat[2 * c] | (fat[2 * c + 1] << 8);
-    } else {
-      for (let c = 0; c < n; c++) next[c] = fatEntry(fat, 12, c);
-    }
+    const next = table.next;
     this.checkFatHeaders(fatStart, fatBytes, next[1]);
     if (shortByOddSector) this.checkMissingTail(next);
-    const chains = new ClusterChains(this, L, next);
+    const chains = new ClusterChains(this, L, table);
     const directories = new DirectoryWalker(this, L, chains);
     directories.walk();
     this.checkLabels(boot, directories.rootLabel);

@@ -6,7 +6,9 @@
  * The reuse counts are asserted too, so a checker that silently recomputes everything fails here.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { CowBlockDevice } from "../../src/block/index.ts";
 import { VirtualClock } from "../../src/clock/index.ts";
+import { formatWith } from "../../src/fat/mkfs.ts";
 import { loadFatDriver } from "../../src/fat/drivers.ts";
 import type { FatDriver } from "../../src/fat/fat-engine.ts";
 import {
@@ -91,6 +93,25 @@ describe("incremental checking equals the full check", () => {
       },
       300_000,
     );
+
+  it("on a FAT32 card with two FATs, where fsck keeps its FAT table between states", async () => {
+    const rt = await runtime();
+    const base = CowBlockDevice.blank(512, 70_000);
+    formatWith(rt, base, { fatType: 32, fats: 2, clusterBytes: 512 });
+    const fat32 = await recordWorkload({ name: "inc32", seed: 5, base, workload: WORKLOAD, runtime: rt });
+    const spec: CrashSweepSpec = { cuts: "every-write", torn: TORN, policies: ["persist-all", "drop-all"] };
+    const points = enumerateCrashPoints(fat32.log, spec);
+    const inc = new CrashStateChecker(fat32, rt, { readers });
+    const full = new CrashStateChecker(fat32, rt, { readers, incremental: false });
+    const kinds = new Set<string>();
+    for (let i = 0; i < points.length; i++) {
+      const a = await inc.check(points[i], i);
+      expect(a).toEqual(await full.check(points[i], i));
+      for (const k of a.fsck) kinds.add(k);
+    }
+    expect(kinds).toContain("fat-copies-differ");
+    expect(inc.incrementalStats!.fsckRuns).toBeGreaterThan(20);
+  }, 300_000);
 
   it("matches the naive oracle (the workload re-run to each sampled cut)", async () => {
     const rt = await runtime();
