@@ -82,7 +82,13 @@ export async function buildAll({ force = false, quiet = false } = {}) {
       sourcefile: "sweep-worker-entry.ts",
       loader: "ts",
     },
-    outfile: join(out, "sweep-worker.mjs"),
+    // Split like the CLI: a profile's readers (node-forge for OpenMV's key) and the registry fallback
+    // load when a sweep asks for them, not at every worker start (src/profiles/profile-readers.ts).
+    outdir: out,
+    entryNames: "sweep-worker",
+    splitting: true,
+    chunkNames: "worker-chunks/[name]-[hash]",
+    outExtension: { ".js": ".mjs" },
   });
   writeFileSync(join(out, "build-stamp.json"), JSON.stringify({ newest }) + "\n");
   rmSync(dist, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * Replay IDs of crash states: `<scenario>@<seed>/<src/faults replay id>`, e.g.
  * `files-8@7/cut=w12;policy=drop-all;seed=0`, and the validation of sweep options.
  */
-import { TORN_FILLS, UNSYNCED_POLICIES } from "../faults/fault-plan.ts";
+import { TORN_FILLS, UNSYNCED_POLICIES } from "../faults/fault-plan-core.ts";
 import {
   formatReplayId,
   parseReplayId,

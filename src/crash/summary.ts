@@ -3,7 +3,7 @@
  * reports. The cell, count and earliest-state merges are exported so every report of sweeps (the
  * scenario runner's shards too) adds up the same way.
  */
-import { UNSYNCED_POLICIES } from "../faults/fault-plan.ts";
+import { UNSYNCED_POLICIES } from "../faults/fault-plan-core.ts";
 import type { FsckKind } from "../fat/fsck.ts";
 import type { Invariant } from "./invariants.ts";
 import { CrashSpecError, type Recording } from "./record.ts";

@@ -9,14 +9,14 @@
  */
 import { IOCTL, type BlockDevice } from "../block/block-device.ts";
 import { Prng } from "../clock/prng.ts";
+import type { FaultPlan } from "./fault-plan.ts";
 import {
   faultOf,
   type CollateralFill,
   type CollateralScope,
-  type FaultPlan,
   type TornFill,
   type UnsyncedPolicy,
-} from "./fault-plan.ts";
+} from "./fault-plan-core.ts";
 
 /** What of the write in flight persists: the first `sectors`·S + `bytes` bytes of its data (S = sector size). */
 export interface TornSpec {

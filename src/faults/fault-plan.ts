@@ -19,40 +19,20 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { describeZodIssues, displayPath, InputError, type InputIssue } from "../input/index.ts";
-import type { WriteLog } from "../trace/write-log.ts";
+import { describeZodIssues } from "../input/index.ts";
+import {
+  COLLATERAL_FILLS,
+  COLLATERAL_SCOPES,
+  FAULT_KINDS,
+  FaultPlanError,
+  TORN_FILLS,
+  UNSYNCED_POLICIES,
+  USB_HOST_OPS,
+  type FaultKind,
+  type FaultPlanIssue,
+} from "./fault-plan-core.ts";
 
-/** Fill of bytes a torn write did not reach: `old` keeps what was there, `ff` erased NAND, `garbage` seeded random. */
-export const TORN_FILLS = ["old", "ff", "garbage"] as const;
-export type TornFill = (typeof TORN_FILLS)[number];
-
-/** Fate of the epoch's writes at a power cut. */
-export const UNSYNCED_POLICIES = ["persist-all", "drop-all", "random-subset", "reorder"] as const;
-export type UnsyncedPolicy = (typeof UNSYNCED_POLICIES)[number];
-
-/** Damage to sectors sharing a program page / allocation unit with the interrupted write. */
-export const COLLATERAL_FILLS = ["ff", "garbage", "previous-version"] as const;
-export type CollateralFill = (typeof COLLATERAL_FILLS)[number];
-export const COLLATERAL_SCOPES = ["page", "allocation-unit"] as const;
-export type CollateralScope = (typeof COLLATERAL_SCOPES)[number];
-
-export const FAULT_KINDS = [
-  "power-cut",
-  "torn-write",
-  "unsynced-writes",
-  "bit-flip",
-  "collateral",
-  "transient-error",
-  "busy-timeout",
-  "stale-dma",
-  "usb-host",
-  "metastable",
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
-
-/** Default busy timeouts of `ports/mimxrt/sdcard.c` (DAT0 busy wait), µs. */
-export const READ_BUSY_TIMEOUT_MICROS = 500_000;
-export const WRITE_BUSY_TIMEOUT_MICROS = 3_000_000;
+export * from "./fault-plan-core.ts";
 
 const uint = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
@@ -216,10 +196,6 @@ const metastableSchema = z.strictObject({
   retryReads: z.number().int().min(1).max(16).default(1),
 });
 
-/** What the second host (a PC over USB mass storage) does: see src/faults/usb-host.ts. */
-export const USB_HOST_OPS = ["mount", "list", "copy_out", "delete", "write", "eject"] as const;
-export type UsbHostOpName = (typeof USB_HOST_OPS)[number];
-
 /** When a usb-host action happens: at a virtual time, or during the camera's next sleep after a mark. */
 const usbTriggerSchema = z
   .strictObject({
@@ -353,22 +329,6 @@ export interface FaultPlan {
   readonly faults: readonly Fault[];
 }
 
-/** One problem found in a plan: the field path (`["faults", 2, "kind"]`) and what was expected. */
-export type FaultPlanIssue = InputIssue;
-
-/** Bad fault plan (user input): lists every issue with its field path and the allowed values. */
-export class FaultPlanError extends InputError {
-  constructor(issues: readonly FaultPlanIssue[], source?: string) {
-    super(
-      source,
-      issues,
-      `invalid fault plan${source ? ` ${source}` : ""}: ` +
-        issues.map((i) => (i.path.length ? `${displayPath(i.path)}: ${i.message}` : i.message)).join("; "),
-    );
-    this.name = "FaultPlanError";
-  }
-}
-
 function show(v: unknown): string {
   return typeof v === "string" ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }
@@ -444,95 +404,4 @@ export function parseFaultPlanText(text: string, source?: string): FaultPlan {
     throw new FaultPlanError([{ path: [], message: `not YAML/JSON: ${(e as Error).message}` }], source);
   }
   return parseFaultPlan(data, source);
-}
-
-/** The first fault of a kind in a plan. */
-export function faultOf<K extends Fault["kind"]>(
-  plan: FaultPlan,
-  kind: K,
-): Extract<Fault, { kind: K }> | undefined {
-  return plan.faults.find((f) => f.kind === kind) as Extract<Fault, { kind: K }> | undefined;
-}
-
-/** Checks fields that depend on the device: torn bytes within a sector, collateral units in whole sectors. */
-export function validateFaultPlanForDevice(plan: FaultPlan, sectorBytes: number, source?: string): void {
-  const issues: FaultPlanIssue[] = [];
-  plan.faults.forEach((f, i) => {
-    if (f.kind === "torn-write" && f.bytes >= sectorBytes)
-      issues.push({
-        path: ["faults", i, "bytes"],
-        message: `must be < the sector size ${sectorBytes}, got ${f.bytes}`,
-      });
-    if (
-      f.kind === "metastable" &&
-      (f.granularityBytes > sectorBytes || sectorBytes % f.granularityBytes !== 0)
-    )
-      issues.push({
-        path: ["faults", i, "granularityBytes"],
-        message: `must divide the sector size ${sectorBytes} (1, 2, 4, ... ${sectorBytes}), got ${f.granularityBytes}`,
-      });
-    if (f.kind === "collateral") {
-      for (const key of ["pageBytes", "allocationUnitBytes"] as const) {
-        if (f[key] % sectorBytes !== 0)
-          issues.push({
-            path: ["faults", i, key],
-            message: `must be a multiple of the sector size ${sectorBytes}, got ${f[key]}`,
-          });
-      }
-    }
-  });
-  if (issues.length > 0) throw new FaultPlanError(issues, source);
-}
-
-/** Number of write ops of `log` whose seq is below `seq`: the write index of the next write at `seq`. */
-export function writesBeforeSeq(log: WriteLog, seq: number): number {
-  let n = 0;
-  const end = Math.min(seq, log.ops.length);
-  for (let i = 0; i < end; i++) if (log.ops[i].kind === "write") n++;
-  return n;
-}
-
-/**
- * Checks a plan against a recorded log: a cut beyond the last write, an unknown mark, or a time past
- * the end of the log is rejected (the plan could never fire).
- */
-export function validateFaultPlanAgainstLog(plan: FaultPlan, log: WriteLog, source?: string): void {
-  const issues: FaultPlanIssue[] = [];
-  const writeCount = log.ops.reduce((n, op) => n + (op.kind === "write" ? 1 : 0), 0);
-  plan.faults.forEach((f, i) => {
-    if (f.kind !== "power-cut") return;
-    if (f.atWrite !== undefined && f.atWrite > writeCount)
-      issues.push({
-        path: ["faults", i, "atWrite"],
-        message: `${f.atWrite} is beyond the last write of the log; allowed 0..${writeCount} (${writeCount} writes)`,
-      });
-    if (f.atMark !== undefined) {
-      const marks = log.marks.filter((m) => m.name === f.atMark);
-      const occ = f.markOccurrence ?? 0;
-      const mark = marks[occ];
-      if (!mark) {
-        const names = [...new Set(log.marks.map((m) => m.name))];
-        issues.push({
-          path: ["faults", i, "atMark"],
-          message: `mark '${f.atMark}' (occurrence ${occ}) not in the log (${marks.length} found); marks: ${names.join(", ") || "none"}`,
-        });
-      } else {
-        const at = writesBeforeSeq(log, mark.seq) + (f.offsetWrites ?? 0);
-        if (at > writeCount)
-          issues.push({
-            path: ["faults", i, "offsetWrites"],
-            message: `mark '${f.atMark}' + ${f.offsetWrites ?? 0} writes = write ${at}, beyond the last write; allowed 0..${writeCount - writesBeforeSeq(log, mark.seq)}`,
-          });
-      }
-    }
-    if (f.atTimeMicros !== undefined) {
-      const end = log.ops.length > 0 ? log.ops[log.ops.length - 1].timeMicros : 0;
-      if (f.atTimeMicros > end)
-        issues.push({
-          path: ["faults", i, "atTimeMicros"],
-          message: `${f.atTimeMicros} µs is after the end of the log; allowed 0..${end}`,
-        });
-    }
-  });
-  if (issues.length > 0) throw new FaultPlanError(issues, source);
 }

@@ -8,6 +8,7 @@
 import type { CowBlockDevice } from "../block/cow-block-device.ts";
 import type { WriteLog } from "../trace/write-log.ts";
 import { unstableSectorsOf, type MetastableSpec, type UnstableSector } from "./metastable.ts";
+import type { FaultPlan, MetastableFault } from "./fault-plan.ts";
 import {
   COLLATERAL_FILLS,
   COLLATERAL_SCOPES,
@@ -18,11 +19,9 @@ import {
   writesBeforeSeq,
   type CollateralFill,
   type CollateralScope,
-  type FaultPlan,
-  type MetastableFault,
   type TornFill,
   type UnsyncedPolicy,
-} from "./fault-plan.ts";
+} from "./fault-plan-core.ts";
 import {
   applyCutEffects,
   cutEffectsOfPlan,

@@ -16,9 +16,9 @@ import { pipelineByName } from "../../pipeline/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
 import { faultPlanForFirmware } from "./firmware-faults.ts";
 import { openMvBoardCodec } from "./board/codec.ts";
-import { readerRules } from "./readers.ts";
+import { openMvReaders } from "./readers.ts";
 import { OPENMV_STEPS } from "./steps.ts";
-import { OpenMvSession, PROVISIONED_PUB, defaultPrivateKey, readKeyFile } from "./session.ts";
+import { OpenMvSession, PROVISIONED_PUB, readKeyFile } from "./session.ts";
 
 const FIRMWARE_VERSIONS = FIRMWARE_PROFILES.map((f) => f.version) as [string, ...string[]];
 
@@ -101,8 +101,7 @@ export const openmvRt1062Profile: DeviceProfile<OpenMvDeviceConfig> = {
   mountPoint: "/sdcard",
   // MicroPython's oofatfs (FatFs R0.13c, FF_FS_TINY=1): the board's own write order (DEVICE-FACTS).
   defaultEngine: "ts-fatfs",
-  readers: (_config, ctx) =>
-    readerRules(pipelineByName(ctx.pipeline).name, defaultPrivateKey(ctx.scenarioDir)),
+  readers: openMvReaders,
   provision,
   adjustFaultPlan: (plan, config) => faultPlanForFirmware(plan, firmwareByVersion(config.firmware)),
   simulate: (stack, config, ctx) =>

@@ -8,6 +8,8 @@ import { checkImageHeaderBytes } from "../../openmv/image.ts";
 import type { RsaPrivateKey } from "../../openmv/rsa.ts";
 import { decryptEnc, decryptEncV2 } from "../../pipeline/enc-format.ts";
 import type { PipelineName } from "../../pipeline/pipeline.ts";
+import type { DeviceConfig, ProfileContext } from "../profile.ts";
+import { defaultPrivateKey } from "./keys.ts";
 
 /** `image.Image(path)` as the firmware loads it: magic and JPEG headers only (DEVICE-FACTS). */
 export const firmwareImageReader: FileReader = {
@@ -71,4 +73,15 @@ export function readerRules(pipeline: PipelineName, key: RsaPrivateKey): ReaderR
     { match: ".jpeg", reader: hardened ? hardenedImageReader : firmwareImageReader },
     { match: ".enc", reader: hardened ? hardenedEncReader(key) : asReportedEncReader(key) },
   ];
+}
+
+/**
+ * The profile's readers (DeviceProfile.readers): the scenario pipeline's rules with the private key
+ * that matches the provisioned `221.pub`. Loaded without the profile itself by sweep workers
+ * (src/profiles/profile-readers.ts).
+ */
+export function openMvReaders(_config: DeviceConfig, ctx: ProfileContext): ReaderRule[] {
+  if (ctx.pipeline !== "as-reported" && ctx.pipeline !== "hardened")
+    throw new Error(`unknown pipeline '${ctx.pipeline}'; known pipelines: as-reported, hardened`);
+  return readerRules(ctx.pipeline, defaultPrivateKey(ctx.scenarioDir));
 }

@@ -4,10 +4,6 @@
  * (src/pipeline). The test-only private keys are put on `/flash` at every boot (seed 000: the private
  * key repository `enc_priv.py` lives on the board's flash; `/flash` is RAM here).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { InputError } from "../../input/index.ts";
-import { join } from "node:path";
 import { OpenMvBoard, uniqueIdHex, DEFAULT_DEVICE_IDS, DEFAULT_UNIQUE_ID } from "../../openmv/board.ts";
 import type { BoardImage } from "../../openmv/board.ts";
 import type { FirmwareProfile } from "../../openmv/firmware.ts";
@@ -19,42 +15,15 @@ import type { SleepHookSource } from "../../hosts/index.ts";
 import type { Vfs } from "../../vfs/vfs.ts";
 import type { DeviceSession, Step } from "../profile.ts";
 import { StepUsageError } from "../step-usage-error.ts";
+import { DEFAULT_PRIVATE_KEY, PRIVATE_KEYS, readKeyFile } from "./keys.ts";
 
-/** Key files relative to the scenario directory (scenarios/keys/README.md: test-only keys). */
-export const PROVISIONED_PUB = { path: "221.pub", file: "keys/rsa1024/221.pub" } as const;
-export const PRIVATE_KEYS: Readonly<Record<string, string>> = {
-  "/flash/221.priv": "keys/rsa1024/221.priv",
-  "/flash/other.priv": "keys/rsa1024-other/221.priv",
-};
-export const DEFAULT_PRIVATE_KEY = "/flash/221.priv";
-
-/** The scenario data shipped with cardsim (`<repo>/scenarios`): its test-only keys are the default. */
-const SHIPPED_SCENARIO_DATA = fileURLToPath(new URL("../../../scenarios/", import.meta.url));
-
-/**
- * Reads a key file of the scenario's data: `rel` beside the scenario file (a scenario may bring its own
- * `keys/`), else the test-only keys shipped in `scenarios/keys/`. Neither: an InputError naming both.
- */
-export function readKeyFile(scenarioDir: string, rel: string): string {
-  for (const dir of [scenarioDir, SHIPPED_SCENARIO_DATA]) {
-    const path = join(dir, rel);
-    if (existsSync(path)) return readFileSync(path, "utf8");
-  }
-  throw new InputError(undefined, [
-    {
-      path: ["device"],
-      message: `key file '${rel}' not found beside the scenario (${join(scenarioDir, rel)}) nor in cardsim's scenarios/`,
-    },
-  ]);
-}
-
-/** The private key matching the provisioned `221.pub` (the readers' decryption key). */
-export function defaultPrivateKey(scenarioDir: string): RsaPrivateKey {
-  return parsePrivateKeyFile(
-    readKeyFile(scenarioDir, PRIVATE_KEYS[DEFAULT_PRIVATE_KEY]),
-    DEFAULT_PRIVATE_KEY,
-  );
-}
+export {
+  DEFAULT_PRIVATE_KEY,
+  PRIVATE_KEYS,
+  PROVISIONED_PUB,
+  defaultPrivateKey,
+  readKeyFile,
+} from "./keys.ts";
 
 /** What the session needs from the scenario. */
 export interface OpenMvSessionConfig {

@@ -12,7 +12,7 @@ import { renderPov, type PovVariant } from "../../pov/index.ts";
 import type { CardFormat, DeviceProfile, ProfileContext } from "../profile.ts";
 import { teensyDeviceSchema, TEENSY_FAT_ENGINE, type TeensyDeviceConfig } from "./config.ts";
 import { Esp32LinkSession } from "./esp32-link.ts";
-import { teensyReaderRules } from "./readers.ts";
+import { teensyReaders } from "./readers.ts";
 import { TEENSY_MOUNT_POINT, TeensySession } from "./session.ts";
 import { TEENSY_STEPS } from "./steps.ts";
 import { startVirtualTeensyPty } from "./virtual-teensy-pty.ts";
@@ -57,7 +57,7 @@ export const teensy41PovProfile: DeviceProfile<TeensyDeviceConfig> = {
   pipelines: ["as-designed", "hardened"],
   mountPoint: TEENSY_MOUNT_POINT,
   defaultEngine: TEENSY_FAT_ENGINE,
-  readers: (_config, ctx) => teensyReaderRules(ctx.pipeline as PovVariant),
+  readers: teensyReaders,
   provision,
   adjustFaultPlan,
   simulate: (stack, config, ctx) =>

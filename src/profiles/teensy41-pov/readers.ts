@@ -5,7 +5,9 @@
  * CRC. `.pat` presets are checked field by field; the hardened variant's temporaries are never read.
  */
 import type { FileReader, ReaderRule } from "../../crash/oracle.ts";
-import { decodePat, decodePov, type PovVariant } from "../../pov/index.ts";
+import { decodePat } from "../../pov/pat-format.ts";
+import { decodePov, type PovVariant } from "../../pov/pov-format.ts";
+import type { DeviceConfig, ProfileContext } from "../profile.ts";
 
 export function povReader(variant: PovVariant): FileReader {
   return {
@@ -35,4 +37,9 @@ export function teensyReaderRules(variant: PovVariant): ReaderRule[] {
     { match: ".pov", reader: povReader(variant) },
     { match: ".pat", reader: patReader },
   ];
+}
+
+/** The profile's readers (DeviceProfile.readers); sweep workers load them without the profile. */
+export function teensyReaders(_config: DeviceConfig, ctx: ProfileContext): ReaderRule[] {
+  return teensyReaderRules(ctx.pipeline as PovVariant);
 }
