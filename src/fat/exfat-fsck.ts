@@ -92,6 +92,24 @@ const u32 = (b: Uint8Array, o: number): number =>
   (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
 
+/** How many of the first `n` bits of `bits` (LSB first) are set. */
+function setBits(bits: Uint8Array, n: number): number {
+  let count = 0;
+  const whole = n >>> 3;
+  const words = (bits.byteOffset & 3) === 0 ? whole >>> 2 : 0;
+  const w32 = new Uint32Array(bits.buffer, bits.byteOffset, words);
+  for (let i = 0; i < words; i++) {
+    let v = w32[i];
+    if (v === 0) continue;
+    v -= (v >>> 1) & 0x55555555;
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    count += (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
+  }
+  for (let i = words * 4; i < whole; i++) for (let v = bits[i]; v !== 0; v &= v - 1) count++;
+  for (let k = whole * 8; k < n; k++) count += (bits[k >>> 3] >>> (k & 7)) & 1;
+  return count;
+}
+
 class ExfatChecker {
   private readonly findings: FsckFinding[] = [];
   private readonly warnings: FsckFinding[] = [];
@@ -102,9 +120,10 @@ class ExfatChecker {
   private heap = 0;
   private fatOffset = 0;
   private clusterCount = 0;
-  private fat = new Uint32Array(0);
-  /** Owner path of each cluster (index = cluster number). */
-  private owner: (string | undefined)[] = [];
+  /** FAT sectors read so far (FAT entries are read where a chain goes, not the whole FAT). */
+  private readonly fatSectors = new Map<number, Uint8Array>();
+  /** Owner path of each owned cluster. */
+  private readonly owner = new Map<number, string>();
 
   constructor(
     private readonly dev: BlockDevice,
@@ -140,10 +159,6 @@ class ExfatChecker {
 
   run(): FsckResult {
     if (!this.checkBoot()) return this.result(false);
-    this.fat = new Uint32Array(this.clusterCount + 2);
-    const fatBytes = this.read(this.fatOffset, Math.ceil(((this.clusterCount + 2) * 4) / this.ss));
-    for (let i = 0; i < this.fat.length; i++) this.fat[i] = u32(fatBytes, i * 4);
-    this.owner = new Array<string | undefined>(this.clusterCount + 2);
     const rootCluster = u32(this.read(0, 1), XBPB.FirstClusterOfRootDirectory);
     const root = this.objectClusters("/", rootCluster, null, false);
     const bitmap = this.walkDirectory("/", root, true);
@@ -263,6 +278,22 @@ class ExfatChecker {
   }
 
   /**
+   * FAT entry of cluster `c` (2 ≤ c ≤ clusterCount + 1), reading its FAT sector on first use: a check
+   * costs what its chains cost, not the FAT's size (a 64 GB card's FAT is 2 MiB), and what it read is
+   * what its result depends on (incremental checking records the sectors read).
+   */
+  private fatEntry(c: number): number {
+    const perSector = this.ss / 4;
+    const sector = Math.floor(c / perSector);
+    let bytes = this.fatSectors.get(sector);
+    if (!bytes) {
+      bytes = this.read(this.fatOffset + sector, 1);
+      this.fatSectors.set(sector, bytes);
+    }
+    return u32(bytes, (c % perSector) * 4);
+  }
+
+  /**
    * The clusters of an object: a contiguous run for NoFatChain, else its FAT chain; marks them owned by
    * `path`. `bytes` null: follow the chain to its end (the root directory). Reports the chain findings.
    */
@@ -317,7 +348,7 @@ class ExfatChecker {
         seen.add(c);
         out.push(c);
         if (want !== null && out.length > want) break;
-        const next = this.fat[c];
+        const next = this.fatEntry(c);
         if (next >= 0xfffffff8) break;
         if (next < 2 || next > last) {
           this.add({
@@ -341,7 +372,7 @@ class ExfatChecker {
       }
     }
     for (const cl of out) {
-      const prev = this.owner[cl];
+      const prev = this.owner.get(cl);
       if (prev !== undefined) {
         this.add({
           kind: "cross-linked-clusters",
@@ -350,7 +381,7 @@ class ExfatChecker {
           cluster: cl,
         });
       } else {
-        this.owner[cl] = path;
+        this.owner.set(cl, path);
       }
     }
     return out;
@@ -364,13 +395,23 @@ class ExfatChecker {
   ): { first: number; bytes: number } | null {
     const clusterBytes = this.spc * this.ss;
     const data = new Uint8Array(clusters.length * clusterBytes);
-    clusters.forEach((c, i) =>
-      data.set(this.read(this.heap + (c - 2) * this.spc, this.spc), i * clusterBytes),
-    );
+    // Sectors are read in order as far as an entry looked at needs: a directory ends at its first
+    // unused entry, and the sectors beyond (most of a 128 KiB cluster) are neither read nor depended on.
+    let loaded = 0;
+    const ensure = (entry: number): void => {
+      const need = Math.min(data.length, (entry + 1) * ENTRY_BYTES);
+      while (loaded < need) {
+        const j = loaded / this.ss;
+        const c = clusters[Math.floor(j / this.spc)];
+        data.set(this.read(this.heap + (c - 2) * this.spc + (j % this.spc), 1), loaded);
+        loaded += this.ss;
+      }
+    };
     let bitmap: { first: number; bytes: number } | null = null;
     let upcase = false;
     const n = data.length / ENTRY_BYTES;
     for (let i = 0; i < n; i++) {
+      ensure(i);
       const o = i * ENTRY_BYTES;
       const type = data[o];
       if (type === 0) break;
@@ -386,6 +427,7 @@ class ExfatChecker {
       } else if (isRoot && (type === ENTRY.VolumeLabel || type === ENTRY.VolumeGuid)) {
         continue;
       } else if (type === ENTRY.File) {
+        ensure(i + Math.min(data[o + XDIR.SecondaryCount], 18));
         i += this.checkEntrySet(path, data, i, n);
       } else if (type & 0x20 || (type & 0x40) === 0x40) {
         continue; // benign primary or a secondary outside a set: ignored (§6.2.1.3)
@@ -507,22 +549,27 @@ class ExfatChecker {
     if (where.first < 2 || where.first > this.clusterCount + 1) return;
     const sectors = Math.ceil(need / this.ss);
     const bits = this.read(this.heap + (where.first - 2) * this.spc, sectors);
-    let lost = 0;
-    let firstLost = 0;
-    for (let c = 2; c < this.clusterCount + 2; c++) {
-      const inUse = (bits[(c - 2) >>> 3] >>> ((c - 2) & 7)) & 1;
-      const owner = this.owner[c];
-      if (owner !== undefined && !inUse) {
-        this.add({
-          kind: "invalid-cluster",
-          message: `${owner}: cluster ${c} is in use but clear in the Allocation Bitmap`,
-          path: owner,
-          cluster: c,
-        });
-      } else if (owner === undefined && inUse) {
-        if (lost++ === 0) firstLost = c;
+    const inUse = (c: number): boolean => ((bits[(c - 2) >>> 3] >>> ((c - 2) & 7)) & 1) === 1;
+    // Owned clusters clear in the bitmap, in cluster order; then lost clusters (set, owned by nothing):
+    // every set bit minus the owned ones, so only a volume with lost clusters is scanned bit by bit.
+    const owned = [...this.owner.keys()].sort((x, y) => x - y);
+    let ownedInUse = 0;
+    for (const c of owned) {
+      if (inUse(c)) {
+        ownedInUse++;
+        continue;
       }
+      const owner = this.owner.get(c)!;
+      this.add({
+        kind: "invalid-cluster",
+        message: `${owner}: cluster ${c} is in use but clear in the Allocation Bitmap`,
+        path: owner,
+        cluster: c,
+      });
     }
+    const lost = setBits(bits, this.clusterCount) - ownedInUse;
+    let firstLost = 0;
+    for (let c = 2; lost > 0 && firstLost === 0; c++) if (inUse(c) && !this.owner.has(c)) firstLost = c;
     if (lost > 0)
       this.warnings.push({
         kind: "lost-clusters",
