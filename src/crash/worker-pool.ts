@@ -3,7 +3,10 @@
  * SharedArrayBuffer, so a 64 MiB card is not copied per worker; the overlay, the log and the file
  * histories by structured clone), checks that the log it got hashes to the recording's `logHash`,
  * and checks a contiguous run of the selected states in cut order (its materialiser only moves forward).
- * Readers are loaded in the worker from {@link ReadersModuleRef} (functions cannot cross threads).
+ * Readers are loaded in the worker from {@link ReadersModuleRef} (functions cannot cross threads), the
+ * FAT driver from its kind (src/fat/drivers.ts). A worker keeps the last recording it was sent, and
+ * its readers and drivers, for the next task: the pool sends a recording a worker already holds by
+ * its key only.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -11,6 +14,8 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { CowBlockDevice } from "../block/cow-block-device.ts";
 import type { CrashSweepSpec } from "../faults/materialise.ts";
+import { FAT_DRIVER_KINDS, type FatDriverKind } from "../fat/drivers.ts";
+import type { VfsConfig } from "../vfs/vfs-config.ts";
 import { WriteLog, type BlockOp, type LogMark } from "../trace/write-log.ts";
 import type { ReaderRule } from "./oracle.ts";
 import { hashLog, type FileHistory, type Recording } from "./record.ts";
@@ -34,9 +39,19 @@ export interface SerialisedRecording {
   writeSeqs: Int32Array;
 }
 
+/**
+ * A recording as a task names it: whole the first time a worker gets it, then by key only. The key
+ * is per Recording object of the sending thread (two recordings with equal logs may still differ in
+ * their base or file histories).
+ */
+export type TaskRecording = { key: string; recording: SerialisedRecording } | { key: string };
+
 /** What a worker is asked to do. */
 export interface WorkerTask {
-  recording: SerialisedRecording;
+  recording: TaskRecording;
+  /** The FAT implementation to check with (the sweep's `runtime`, rebuilt by kind). */
+  driverKind: FatDriverKind;
+  config?: VfsConfig;
   spec: CrashSweepSpec;
   ordinals: number[];
   spaceStates: number;
@@ -161,7 +176,37 @@ async function registerTsx(): Promise<void> {
   api.register();
 }
 
+/** A message to a worker: a task, or a ping it answers once its modules are loaded. */
+export type WorkerRequest = { task: WorkerTask } | { ping: true };
+
 type WorkerReply = { ok: true; result: SweepResult } | { ok: false; error: string };
+
+/** Per Recording object of this thread: its key and its serialised form (built once). */
+const sentRecordings = new WeakMap<Recording, { key: string; serialised: SerialisedRecording }>();
+let recordingKeys = 0;
+/** The key of the recording each worker holds. */
+const heldRecording = new WeakMap<Worker, string>();
+
+function recordingFor(rec: Recording): { key: string; serialised: SerialisedRecording } {
+  let s = sentRecordings.get(rec);
+  if (!s) {
+    s = { key: `${rec.logHash}#${++recordingKeys}`, serialised: serialiseRecording(rec) };
+    sentRecordings.set(rec, s);
+  }
+  return s;
+}
+
+/** The FAT driver kind a worker loads for `options.runtime` (js-fatfs when none, as in this thread). */
+export function driverKindOf(options: Pick<CrashSweepOptions, "runtime">): FatDriverKind {
+  const runtime = options.runtime;
+  if (!runtime) return "js-fatfs";
+  if (!runtime.kind)
+    throw new Error(
+      `worker threads cannot rebuild the FAT driver '${runtime.name}': only the kinds loadFatDriver loads ` +
+        `(${FAT_DRIVER_KINDS.join(", ")}); check this sweep with workers: 1`,
+    );
+  return runtime.kind;
+}
 
 /**
  * Idle workers kept for the next sweep of this process (a catalogue run, a bench): a worker is
@@ -174,12 +219,53 @@ function startWorker(source: { code: string | URL; eval: boolean }): Worker {
   return new Worker(source.code, { eval: source.eval });
 }
 
-function runWorker(task: WorkerTask): Promise<SweepResult> {
+function idlePool(): { pool: Worker[]; source: { code: string | URL; eval: boolean } } {
   const source = workerSource();
   const key = String(source.code);
   const pool = idle.get(key) ?? [];
   idle.set(key, pool);
-  const worker = pool.pop() ?? startWorker(source);
+  return { pool, source };
+}
+
+/**
+ * Starts workers until `count` are idle, each answering a ping (its modules loaded): a cold start
+ * apart from the first sweep, for benches, or to start them while this thread records.
+ */
+export async function startIdleWorkers(count: number): Promise<void> {
+  const { pool, source } = idlePool();
+  const started: Worker[] = [];
+  while (pool.length + started.length < count) started.push(startWorker(source));
+  await Promise.all(
+    started.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          const onExit = (code: number) =>
+            reject(new Error(`crash sweep worker exited with code ${code} before it was ready`));
+          worker.once("error", reject);
+          worker.once("exit", onExit);
+          worker.once("message", () => {
+            worker.off("error", reject);
+            worker.off("exit", onExit);
+            worker.unref();
+            pool.push(worker);
+            resolve();
+          });
+          worker.postMessage({ ping: true } satisfies WorkerRequest);
+        }),
+    ),
+  );
+}
+
+/** Runs a task on an idle worker (or a new one), sending the recording only if the worker lacks it. */
+function runWorker(rec: Recording, task: Omit<WorkerTask, "recording">): Promise<SweepResult> {
+  const { pool, source } = idlePool();
+  const { key, serialised } = recordingFor(rec);
+  // Prefer a worker that already holds this recording.
+  const holder = pool.findIndex((w) => heldRecording.get(w) === key);
+  const worker = holder >= 0 ? pool.splice(holder, 1)[0] : (pool.pop() ?? startWorker(source));
+  const recording: TaskRecording =
+    heldRecording.get(worker) === key ? { key } : { key, recording: serialised };
+  heldRecording.set(worker, key);
   worker.ref();
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -214,7 +300,7 @@ function runWorker(task: WorkerTask): Promise<SweepResult> {
     worker.on("message", onMessage);
     worker.on("error", onError);
     worker.on("exit", onExit);
-    worker.postMessage(task);
+    worker.postMessage({ task: { ...task, recording } } satisfies WorkerRequest);
   });
 }
 
@@ -237,11 +323,12 @@ export async function runInWorkers(
   for (const name of invariants)
     if (!BUILTIN_INVARIANTS[name])
       throw new Error(`invariant '${name}' is not built in; worker threads only run built-in invariants`);
-  const recording = serialiseRecording(rec);
-  const tasks: WorkerTask[] = [];
+  const driverKind = driverKindOf(options);
+  const tasks: Omit<WorkerTask, "recording">[] = [];
   for (let w = 0; w < workers; w++) {
     tasks.push({
-      recording,
+      driverKind,
+      ...(options.config && { config: options.config }),
       spec: options.spec,
       // A contiguous run of states each: consecutive states differ least, so the incremental checker
       // reuses the most (a round robin doubled the change between a worker's states).
@@ -258,5 +345,5 @@ export async function runInWorkers(
       ...(options.shard && { shard: options.shard }),
     });
   }
-  return Promise.all(tasks.map(runWorker));
+  return Promise.all(tasks.map((t) => runWorker(rec, t)));
 }

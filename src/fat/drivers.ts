@@ -6,7 +6,7 @@
 import type { VirtualClock } from "../clock/virtual-clock.ts";
 import type { FatDriver } from "./fat-engine.ts";
 import { FatRuntime } from "./js-fatfs-engine.ts";
-import { JS_FATFS_ORACLE, OPENMV_FATFS, TEENSY_SDFAT, TsFatfsDriver } from "./ts-fatfs/index.ts";
+import { NAMED_TS_FATFS_CONFIGS, TsFatfsDriver } from "./ts-fatfs/index.ts";
 
 /**
  * FAT implementations {@link loadFatDriver} can load:
@@ -32,10 +32,8 @@ export async function loadFatDriver(
     case "js-fatfs":
       return FatRuntime.load(clock);
     case "ts-fatfs":
-      return new TsFatfsDriver(OPENMV_FATFS, clock);
     case "ts-fatfs-per-file":
-      return new TsFatfsDriver(JS_FATFS_ORACLE, clock);
     case "ts-fatfs-sdfat":
-      return new TsFatfsDriver(TEENSY_SDFAT, clock);
+      return new TsFatfsDriver(NAMED_TS_FATFS_CONFIGS[kind], clock);
   }
 }

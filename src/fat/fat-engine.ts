@@ -9,6 +9,7 @@
  */
 import type { BlockDevice } from "../block/block-device.ts";
 import type { VirtualClock } from "../clock/virtual-clock.ts";
+import type { FatDriverKind } from "./drivers.ts";
 
 /** FatFs FRESULT codes (ff.h). */
 export const FRESULT = {
@@ -166,6 +167,11 @@ export const FM = { FAT: 0x01, FAT32: 0x02, EXFAT: 0x04, ANY: 0x07, SFD: 0x08 } 
 export interface FatDriver {
   /** What runs underneath, for traces and reports (e.g. "js-fatfs R0.15 per-file"). */
   readonly name: string;
+  /**
+   * Which of drivers.ts's FAT_DRIVER_KINDS this driver is, so another thread can load the same
+   * (`loadFatDriver(clock, kind)`); undefined for a driver built another way (a test's own config).
+   */
+  readonly kind?: FatDriverKind | undefined;
   clock: VirtualClock;
   /** Mounts the volume on `device` (the boot sector is read now). Throws {@link FatError}. */
   mount(device: BlockDevice, options?: FatMountOptions): FatEngine;

@@ -34,6 +34,7 @@ interface DriveSlot {
  */
 export class FatRuntime implements FatDriver, JsFatfsDrives {
   readonly name = "js-fatfs R0.15 per-file";
+  readonly kind = "js-fatfs";
   /** The FatFs module (exposed for tests and diagnostics; use the engine API instead). */
   readonly ff: FatFs;
   private readonly slots: (DriveSlot | null)[] = new Array<DriveSlot | null>(FATFS_VOLUMES).fill(null);

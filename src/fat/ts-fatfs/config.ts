@@ -59,6 +59,26 @@ export const TEENSY_SDFAT: TsFatfsConfig = {
 /** The differential-oracle mode: what js-fatfs (R0.15, FF_FS_TINY=0) does through FatRuntime. */
 export const JS_FATFS_ORACLE: TsFatfsConfig = { window: "per-file", revision: "R0.15", host: "js-fatfs" };
 
+/** The configurations src/fat/drivers.ts loads by name (FAT_DRIVER_KINDS). */
+export const NAMED_TS_FATFS_CONFIGS = {
+  "ts-fatfs": OPENMV_FATFS,
+  "ts-fatfs-per-file": JS_FATFS_ORACLE,
+  "ts-fatfs-sdfat": TEENSY_SDFAT,
+} as const satisfies Record<string, TsFatfsConfig>;
+export type NamedTsFatfsConfig = keyof typeof NAMED_TS_FATFS_CONFIGS;
+
+/** The name of the named configuration `config` equals field for field (defaults applied), if any. */
+export function namedConfigOf(config: TsFatfsConfig): NamedTsFatfsConfig | undefined {
+  const same = (a: TsFatfsConfig, b: TsFatfsConfig) =>
+    a.window === b.window &&
+    a.revision === b.revision &&
+    hostOf(a) === hostOf(b) &&
+    (a.gpt ?? false) === (b.gpt ?? false);
+  return (Object.keys(NAMED_TS_FATFS_CONFIGS) as NamedTsFatfsConfig[]).find((k) =>
+    same(NAMED_TS_FATFS_CONFIGS[k], config),
+  );
+}
+
 /** The host glue a config implies. */
 export function hostOf(config: TsFatfsConfig): HostGlue {
   return config.host ?? (config.revision === "R0.13c" ? "micropython" : "js-fatfs");

@@ -11,7 +11,13 @@
 import type { BlockDevice } from "../../block/block-device.ts";
 import { fatTimestamp, type VirtualClock } from "../../clock/virtual-clock.ts";
 import { FatError, FRESULT, type FatDriver, type FatMountOptions, type MkfsParams } from "../fat-engine.ts";
-import { hostOf, mkfsWorkBytes, type TsFatfsConfig } from "./config.ts";
+import {
+  hostOf,
+  mkfsWorkBytes,
+  namedConfigOf,
+  type NamedTsFatfsConfig,
+  type TsFatfsConfig,
+} from "./config.ts";
 import { Disk, validSectorSize } from "./disk.ts";
 import { makeFilesystem } from "./mkfs.ts";
 import { loadVolume } from "./mount.ts";
@@ -22,6 +28,8 @@ import { FS_EXFAT, Volume } from "./volume.ts";
 export class TsFatfsDriver implements FatDriver {
   /** e.g. "ts-fatfs R0.13c tiny". */
   readonly name: string;
+  /** The drivers.ts kind whose configuration this is (undefined for any other configuration). */
+  readonly kind: NamedTsFatfsConfig | undefined;
 
   constructor(
     readonly config: TsFatfsConfig,
@@ -29,6 +37,7 @@ export class TsFatfsDriver implements FatDriver {
     public clock: VirtualClock,
   ) {
     this.name = `ts-fatfs ${config.revision} ${config.window}`;
+    this.kind = namedConfigOf(config);
   }
 
   /** get_fattime(): the virtual clock's UTC calendar packed as a FAT date/time. */
