@@ -274,6 +274,19 @@ export class CowBlockDevice implements BlockDevice {
   }
 
   writeblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
+    return this.write(blockNum, buf, offset, false);
+  }
+
+  /**
+   * {@link writeblocks} of bytes that nobody modifies afterwards (a write log's recorded data): whole
+   * blocks are kept as views of `buf` instead of copies, so a crash state built from a log costs no
+   * copy and no allocation per block it replays. Partial blocks are merged into a copy as usual.
+   */
+  writeShared(blockNum: number, buf: Uint8Array, offset = 0): number {
+    return this.write(blockNum, buf, offset, true);
+  }
+
+  private write(blockNum: number, buf: Uint8Array, offset: number, shared: boolean): number {
     const bs = this.blockSize;
     let pos = blockNum * bs + offset;
     if (blockNum < 0 || pos + buf.length > bs * this.numBlocks) return -ERRNO.EIO;
@@ -283,7 +296,7 @@ export class CowBlockDevice implements BlockDevice {
       const inBlock = pos - n * bs;
       const take = Math.min(bs - inBlock, buf.length - done);
       let fresh: Uint8Array;
-      if (take === bs) fresh = buf.slice(done, done + bs);
+      if (take === bs) fresh = shared ? buf.subarray(done, done + bs) : buf.slice(done, done + bs);
       else {
         if (this.baseDevice && !this.stored(n)) {
           fresh = new Uint8Array(bs);

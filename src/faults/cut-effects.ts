@@ -8,6 +8,7 @@
  * 4. bit flips in the unsynced sectors (those written by the epoch or the write in flight).
  */
 import { IOCTL, type BlockDevice } from "../block/block-device.ts";
+import { CowBlockDevice } from "../block/cow-block-device.ts";
 import { Prng } from "../clock/prng.ts";
 import type { FaultPlan } from "./fault-plan.ts";
 import {
@@ -82,6 +83,12 @@ export interface CutInput {
   readonly inFlight?: PendingWrite;
   /** Content of a sector before its last write (collateral `previous-version`); undefined = never written. */
   readonly previousVersion?: (lba: number) => Uint8Array | undefined;
+  /**
+   * The byte arrays above are never modified afterwards (a write log's recorded data): a
+   * copy-on-write target then keeps views of them instead of copies. What the cut itself makes
+   * (garbage, 0xFF fills, flipped sectors) is fresh and never modified either.
+   */
+  readonly immutable?: boolean;
 }
 
 export type WriteFate = "kept" | "dropped" | "trashed";
@@ -94,9 +101,20 @@ export interface CutReport {
   readonly bitFlips: { lba: number; bit: number }[];
 }
 
-function writeBytesAt(target: BlockDevice, ss: number, byteAddr: number, data: Uint8Array): void {
+/** Writes `data` at a byte address; `share`: the target keeps views of it (see {@link CutInput.immutable}). */
+function writeBytesAt(
+  target: BlockDevice,
+  ss: number,
+  byteAddr: number,
+  data: Uint8Array,
+  share = false,
+): void {
   if (data.length === 0) return;
-  const rc = target.writeblocks(Math.floor(byteAddr / ss), data, byteAddr % ss);
+  const lba = Math.floor(byteAddr / ss);
+  const rc =
+    share && target instanceof CowBlockDevice
+      ? target.writeShared(lba, data, byteAddr % ss)
+      : target.writeblocks(lba, data, byteAddr % ss);
   if (rc !== 0) throw new Error(`cut effects: target refused a write at byte ${byteAddr} (rc ${rc})`);
 }
 
@@ -127,10 +145,12 @@ export function applyCutEffects(
   const numBlocks = target.ioctl(IOCTL.BLOCK_COUNT, 0);
   const root = new Prng(seed);
   const report: CutReport = { epochFates: [], collateralSectors: [], bitFlips: [] };
+  const put = (byteAddr: number, data: Uint8Array): void =>
+    writeBytesAt(target, ss, byteAddr, data, input.immutable === true);
 
   // 1. Epoch, per policy.
   const epoch = input.epoch;
-  const apply = (w: PendingWrite): void => writeBytesAt(target, ss, w.lba * ss + w.offset, w.data);
+  const apply = (w: PendingWrite): void => put(w.lba * ss + w.offset, w.data);
   const u = effects.unsynced;
   switch (u.policy) {
     case "persist-all":
@@ -153,7 +173,7 @@ export function applyCutEffects(
           apply(w);
           report.epochFates.push({ writeIndex: w.writeIndex, fate: "kept" });
         } else if (r < pKeep + pTrash) {
-          writeBytesAt(target, ss, w.lba * ss + w.offset, rng.fill(new Uint8Array(w.data.length)));
+          put(w.lba * ss + w.offset, rng.fill(new Uint8Array(w.data.length)));
           report.epochFates.push({ writeIndex: w.writeIndex, fate: "trashed" });
         } else report.epochFates.push({ writeIndex: w.writeIndex, fate: "dropped" });
       }
@@ -185,13 +205,13 @@ export function applyCutEffects(
     const total = f.data.length;
     const persisted = Math.min(total, t.sectors * ss + t.bytes);
     const start = f.lba * ss + f.offset;
-    writeBytesAt(target, ss, start, f.data.subarray(0, persisted));
+    put(start, f.data.subarray(0, persisted));
     const rest = total - persisted;
     if (rest > 0 && t.fill !== "old") {
       const fill = new Uint8Array(rest);
       if (t.fill === "ff") fill.fill(0xff);
       else root.fork("torn").fill(fill);
-      writeBytesAt(target, ss, start + persisted, fill);
+      put(start + persisted, fill);
     }
     (report as { inFlight?: CutReport["inFlight"] }).inFlight = {
       writeIndex: f.writeIndex,
@@ -218,7 +238,7 @@ export function applyCutEffects(
       if (c.fill === "ff") data = new Uint8Array(ss).fill(0xff);
       else if (c.fill === "garbage") data = rng.fill(new Uint8Array(ss));
       else data = input.previousVersion?.(s);
-      if (data) writeBytesAt(target, ss, s * ss, data);
+      if (data) put(s * ss, data);
       report.collateralSectors.push(s);
     }
   }
@@ -236,7 +256,7 @@ export function applyCutEffects(
     const flip = (lba: number, bit: number): void => {
       const data = readSector(target, ss, lba);
       data[bit >> 3] = data[bit >> 3] ^ (1 << (bit & 7));
-      writeBytesAt(target, ss, lba * ss, data);
+      put(lba * ss, data);
       report.bitFlips.push({ lba, bit });
     };
     if (sectors.length > 0) {

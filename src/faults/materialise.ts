@@ -153,6 +153,7 @@ export class CrashStateMaterialiser {
         epoch,
         ...(f && { inFlight: { writeIndex: c, lba: f.lba, offset: f.offset, data: f.data } }),
         previousVersion: (lba) => this.previousVersion(lba, c),
+        immutable: true,
       },
       {
         unsynced: point.unsynced,
@@ -178,7 +179,7 @@ export class CrashStateMaterialiser {
     const before = this.durableAt(b).fork();
     applyCutEffects(
       before,
-      { epoch, previousVersion: () => undefined },
+      { epoch, previousVersion: () => undefined, immutable: true },
       { unsynced: point.unsynced },
       point.seed,
     );
@@ -214,7 +215,7 @@ export class CrashStateMaterialiser {
     while (this.cursor < b) {
       const w = this.writes[this.cursor];
       if (w.ok) {
-        const rc = this.state.writeblocks(w.lba, w.data, w.offset);
+        const rc = this.state.writeShared(w.lba, w.data, w.offset); // the log's bytes are never modified
         if (rc !== 0) throw new Error(`CrashStateMaterialiser: base refused write seq ${w.seq} (rc ${rc})`);
       }
       this.cursor++;

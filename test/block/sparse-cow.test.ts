@@ -114,3 +114,26 @@ describe("two-level overlay", () => {
     expect(root.differingBlocks(CowBlockDevice.blank(512, blocks))).toBeNull(); // no common lineage
   });
 });
+
+describe("writeShared (a log's bytes kept as views)", () => {
+  it("reads back what writeblocks would, keeps whole blocks as views and copies partial ones", () => {
+    const prng = new Prng(9);
+    const base = new Uint8Array(512 * 16);
+    prng.fill(base);
+    const viaCopy = new CowBlockDevice(base, 512, 16);
+    const viaShare = new CowBlockDevice(base, 512, 16);
+    const data = prng.fill(new Uint8Array(512 * 3 + 100));
+    expect(viaCopy.writeblocks(2, data, 200)).toBe(0);
+    expect(viaShare.writeShared(2, data, 200)).toBe(0);
+    expect(Buffer.from(readAll(viaShare)).equals(Buffer.from(readAll(viaCopy)))).toBe(true);
+    // Blocks 3..5 are whole: views of `data`; blocks 2 and 6 are partial: merged copies.
+    expect(viaShare.block(3).buffer).toBe(data.buffer);
+    expect(viaShare.block(2).buffer).not.toBe(data.buffer);
+    expect(viaShare.block(6).buffer).not.toBe(data.buffer);
+    expect(viaCopy.block(3).buffer).not.toBe(data.buffer);
+    // Over a zero base a shared all-zero block is still not stored.
+    const sparse = CowBlockDevice.blank(512, 16);
+    expect(sparse.writeShared(4, new Uint8Array(1024))).toBe(0);
+    expect(sparse.changedBlockCount).toBe(0);
+  });
+});
