@@ -96,7 +96,7 @@ export async function runSweep(rec: Recording, options: CrashSweepOptions): Prom
   const workers = Math.min(options.workers ?? 1, Math.max(1, ordinals.length));
   if (workers <= 1) return checkStatesInline(rec, points, ordinals, options, spaceStates);
   const { runInWorkers } = await import("./worker-pool.ts");
-  const parts = await runInWorkers(rec, options, ordinals, workers, spaceStates);
+  const parts = await runInWorkers(rec, options, points, ordinals, workers, spaceStates);
   const merged = mergeSweepResults(parts);
   return options.shard ? { ...merged, shard: options.shard } : merged;
 }

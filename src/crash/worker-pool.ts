@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { CowBlockDevice } from "../block/cow-block-device.ts";
-import type { CrashSweepSpec } from "../faults/materialise.ts";
+import type { CrashPoint, CrashSweepSpec, EnumeratedCrashPoint } from "../faults/materialise.ts";
 import { FAT_DRIVER_KINDS, type FatDriverKind } from "../fat/drivers.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import { WriteLog, type BlockOp, type LogMark } from "../trace/write-log.ts";
@@ -311,10 +311,56 @@ export async function closeIdleWorkers(): Promise<void> {
   await Promise.all(all.map((w) => w.terminate()));
 }
 
+/**
+ * Splits `ordinals` (in cut order) into `runs` contiguous runs of about equal checking cost. A state
+ * costs about one unit per file the workload had created by its cut (each is looked up, read and
+ * classified), plus one: on the bench workload (40 files written one after another) the last tenth
+ * of the states took 3-8 times as long as the second tenth, so halves by count left the worker with
+ * the later half checking 57-72% of the work.
+ */
+export function splitByCost(
+  rec: Pick<Recording, "files">,
+  points: readonly Pick<CrashPoint, "completedWrites">[],
+  ordinals: readonly number[],
+  runs: number,
+): number[][] {
+  // Writes completed when each file first exists (0: it existed before the run), ascending.
+  const created = rec.files
+    .map((f) => (f.events[0]?.content ? 0 : (f.events[1]?.writes ?? Infinity)))
+    .sort((a, b) => a - b);
+  const cost = (cut: number): number => {
+    let lo = 0;
+    let hi = created.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (created[mid] <= cut) lo = mid + 1;
+      else hi = mid;
+    }
+    return 1 + lo;
+  };
+  const costs = ordinals.map((o) => cost(points[o].completedWrites));
+  const total = costs.reduce((a, b) => a + b, 0);
+  const out: number[][] = [];
+  let start = 0;
+  let sum = 0;
+  for (let r = 1; r < runs; r++) {
+    // The end of run r: where the running cost first reaches r/runs of the total.
+    // At least one state per run, and one left for each later run.
+    const last = ordinals.length - (runs - r);
+    let end = start;
+    while (end < last && (end === start || sum + costs[end] <= (total * r) / runs)) sum += costs[end++];
+    out.push(ordinals.slice(start, end));
+    start = end;
+  }
+  out.push(ordinals.slice(start));
+  return out;
+}
+
 /** Splits `ordinals` over `workers` threads (contiguous runs, each in cut order) and runs them. */
 export async function runInWorkers(
   rec: Recording,
   options: CrashSweepOptions,
+  points: readonly EnumeratedCrashPoint[],
   ordinals: readonly number[],
   workers: number,
   spaceStates: number,
@@ -324,18 +370,16 @@ export async function runInWorkers(
     if (!BUILTIN_INVARIANTS[name])
       throw new Error(`invariant '${name}' is not built in; worker threads only run built-in invariants`);
   const driverKind = driverKindOf(options);
+  // A contiguous run of states each: consecutive states differ least, so the incremental checker
+  // reuses the most (a round robin doubled the change between a worker's states).
+  const runs = splitByCost(rec, points, ordinals, workers);
   const tasks: Omit<WorkerTask, "recording">[] = [];
   for (let w = 0; w < workers; w++) {
     tasks.push({
       driverKind,
       ...(options.config && { config: options.config }),
       spec: options.spec,
-      // A contiguous run of states each: consecutive states differ least, so the incremental checker
-      // reuses the most (a round robin doubled the change between a worker's states).
-      ordinals: ordinals.slice(
-        Math.floor((w * ordinals.length) / workers),
-        Math.floor(((w + 1) * ordinals.length) / workers),
-      ),
+      ordinals: runs[w],
       spaceStates,
       ...(options.readersModule && { readersModule: options.readersModule }),
       invariants,

@@ -19,11 +19,12 @@ import { formatExfat } from "../../src/fat/exfat-mkfs.ts";
 import { loadFatDriver, type FatDriverKind } from "../../src/fat/drivers.ts";
 import type { FatDriver } from "../../src/fat/fat-engine.ts";
 import { TsFatfsDriver } from "../../src/fat/ts-fatfs/index.ts";
+import { splitByCost } from "../../src/crash/worker-pool.ts";
 import { filesWorkload, readers } from "./workload.ts";
 
 const WORKLOAD = filesWorkload({ files: 4, minBytes: 300, maxBytes: 5000 });
 const readersModule = {
-  url: pathToFileURL(join(import.meta.dirname, "workload.ts")).href,
+  url: pathToFileURL(join(import.meta.dirname, "checksum-readers.ts")).href,
   exportName: "readers",
 };
 
@@ -80,5 +81,31 @@ describe("worker threads check with the sweep's FAT driver", () => {
       const [one, two] = await sweepBoth(rec, runtime);
       expect(two).toEqual(one);
     }
+  });
+});
+
+describe("splitting the states over workers", () => {
+  it("gives contiguous runs of about equal cost: a state costs one plus the files created by its cut", () => {
+    // One file from before the run, then one created at each of writes 10, 20, 30; a state per cut.
+    const file = (created: number | null) => ({
+      path: "/f",
+      events:
+        created === null
+          ? [{ kind: "before" as const, writes: 0, seq: 0, content: new Uint8Array(1) }]
+          : [
+              { kind: "before" as const, writes: 0, seq: 0, content: null },
+              { kind: "open" as const, writes: created, seq: 0 },
+            ],
+    });
+    const rec = { files: [file(30), file(null), file(10), file(20)] };
+    const points = Array.from({ length: 40 }, (_, c) => ({ completedWrites: c }));
+    const ordinals = points.map((_, i) => i);
+    // Costs 2, 3, 4, 5 per state in the four tens of cuts (140 in all): the first 25 states cost 70.
+    const runs = splitByCost(rec, points, ordinals, 2);
+    expect(runs.map((r) => r.length)).toEqual([25, 15]);
+    expect(runs.flat()).toEqual(ordinals);
+    // Never an empty run while there are states for each.
+    expect(splitByCost(rec, points, [0, 39], 2)).toEqual([[0], [39]]);
+    expect(splitByCost(rec, points, [39, 0], 2)).toEqual([[39], [0]]);
   });
 });
