@@ -36,6 +36,33 @@ export class Prng {
     return result;
   }
 
+  /**
+   * Fills `out` with the next `out.length` values of {@link nextUint32}, in order (the state kept in
+   * locals for the loop: a frame's noise takes one word per 4 pixels).
+   */
+  fillUint32(out: Uint32Array): Uint32Array {
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    for (let i = 0; i < out.length; i++) {
+      const m = Math.imul(s1, 5);
+      out[i] = Math.imul((m << 7) | (m >>> 25), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+    }
+    this.s0 = s0 >>> 0;
+    this.s1 = s1 >>> 0;
+    this.s2 = s2 >>> 0;
+    this.s3 = s3 >>> 0;
+    return out;
+  }
+
   /** Uniform float in [0, 1). */
   nextFloat(): number {
     return this.nextUint32() / 4294967296;

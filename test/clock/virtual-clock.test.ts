@@ -80,6 +80,19 @@ describe("Prng", () => {
     expect(Array.from({ length: 8 }, () => c.nextUint32())).not.toEqual(seqA);
   });
 
+  it("fillUint32 gives the values of as many nextUint32 calls, and continues the stream", () => {
+    for (const seed of [0, 1, 42, 0xffffffff]) {
+      const a = new Prng(seed);
+      const b = new Prng(seed);
+      a.nextUint32();
+      b.nextUint32();
+      const words = a.fillUint32(new Uint32Array(1000));
+      expect(Array.from(words)).toEqual(Array.from({ length: 1000 }, () => b.nextUint32()));
+      expect(a.nextUint32()).toBe(b.nextUint32());
+      expect(a.nextFloat()).toBe(b.nextFloat());
+    }
+  });
+
   it("stays within bounds and covers them", () => {
     const p = new Prng(7);
     const seen = new Set<number>();
