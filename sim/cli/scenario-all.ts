@@ -8,6 +8,8 @@ import { listScenarioNames } from "../scenario-files.ts";
 /** Flags that mean the same for every scenario of the catalogue (the others name one run's outputs). */
 const ALLOWED = new Set(["--scenarios", "--golden", "--workers", "--update-golden", "--sample"]);
 const WITH_VALUE = new Set(["--scenarios", "--golden", "--workers", "--sample"]);
+/** Flags that only mean something to a sweep: given to the scenarios that sweep, not to the others. */
+const SWEEP_ONLY = new Set(["--workers", "--sample"]);
 
 /** Runs every scenario of `dir` through `runOne` (the single-scenario command); returns the exit code. */
 export async function runCatalogue(
@@ -17,8 +19,10 @@ export async function runCatalogue(
   out: { stdout(s: string): void },
   usageError: (message: string) => Error,
   onProgress?: (done: number, total: number) => void,
+  sweeps: (name: string) => boolean = () => true,
 ): Promise<number> {
   const rest: string[] = [];
+  const sweepRest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--all") continue;
@@ -27,8 +31,9 @@ export async function runCatalogue(
       throw usageError(`--all runs the whole catalogue: drop the scenario name '${a}'`);
     if (!ALLOWED.has(flag))
       throw usageError(`${flag} cannot be used with --all; allowed: ${[...ALLOWED].join(", ")}`);
-    rest.push(a);
-    if (WITH_VALUE.has(flag) && !a.includes("=") && i + 1 < args.length) rest.push(args[++i]);
+    const to = SWEEP_ONLY.has(flag) ? sweepRest : rest;
+    to.push(a);
+    if (WITH_VALUE.has(flag) && !a.includes("=") && i + 1 < args.length) to.push(args[++i]);
   }
   const names = listScenarioNames(dir);
   if (names.length === 0) throw usageError(`no scenarios in ${dir}`);
@@ -37,7 +42,7 @@ export async function runCatalogue(
   for (const [i, name] of names.entries()) {
     onProgress?.(i, names.length);
     out.stdout(`\n=== ${name}\n`);
-    const code = await runOne([name, ...rest]);
+    const code = await runOne([name, ...rest, ...(sweepRest.length > 0 && sweeps(name) ? sweepRest : [])]);
     if (code !== 0) failed.push(`${name} (exit ${code})`);
     worst = Math.max(worst, code);
   }

@@ -314,6 +314,13 @@ export async function scenarioMain(args: string[], envOverride: Partial<CliEnv> 
         out,
         (m) => new UsageError(m),
         bar && ((d, t) => bar.update(d, t)),
+        (name) => {
+          try {
+            return loadScenario(scenarioDir, name).sweep !== undefined;
+          } catch {
+            return true; // the run itself reports what is wrong with the file
+          }
+        },
       );
       bar?.done();
       return code;

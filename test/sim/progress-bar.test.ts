@@ -91,4 +91,28 @@ describe("progress bar", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("--all: --workers and --sample go to the scenarios that sweep only, the other flags to every run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cardsim-all-"));
+    try {
+      for (const n of ["plain", "swept"]) writeFileSync(join(dir, `${n}.yaml`), "name: x\n");
+      const calls: string[][] = [];
+      const code = await runCatalogue(
+        ["--all", "--workers", "2", "--golden=g", "--sample", "9", "--update-golden"],
+        dir,
+        async (a) => (calls.push(a), 0),
+        { stdout: () => {} },
+        (m) => new Error(m),
+        undefined,
+        (name) => name === "swept",
+      );
+      expect(code).toBe(0);
+      expect(calls).toEqual([
+        ["plain", "--golden=g", "--update-golden"],
+        ["swept", "--golden=g", "--update-golden", "--workers", "2", "--sample", "9"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
