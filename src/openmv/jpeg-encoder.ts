@@ -173,6 +173,13 @@ export const ZIGZAG: Uint8Array = (() => {
   return order;
 })();
 
+/** ZIGZAG_POS[row-major index] = the coefficient's zig-zag index (the inverse of {@link ZIGZAG}). */
+const ZIGZAG_POS: Uint8Array = (() => {
+  const pos = new Uint8Array(64);
+  for (let k = 0; k < 64; k++) pos[ZIGZAG[k]] = k;
+  return pos;
+})();
+
 /** The IJG quality rule OpenMV applies to the Annex K tables (jpeg.c `jpeg_init`). Row-major. */
 export function quantTable(base: readonly number[], quality: number): Uint8Array {
   const scale = quality < 50 ? Math.floor(5000 / quality) : 200 - quality * 2;
@@ -242,8 +249,9 @@ class JpegWriter {
   private acc = 0;
   private nbits = 0;
 
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(1024, capacity));
+  /** Writes into `buf` (grown as needed: the caller keeps {@link buf} for the next file). */
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
   }
 
   ensure(extra: number): void {
@@ -270,17 +278,21 @@ class JpegWriter {
     for (let i = 0; i < b.length; i++) this.buf[this.pos++] = b[i];
   }
 
-  /** Appends the low `n` bits of `value` (n ≤ 16), MSB first; a written 0xFF is followed by 0x00. */
+  /**
+   * Appends the low `n` bits of `value` (n ≤ 24), MSB first; a written 0xFF is followed by 0x00. The
+   * accumulator keeps its low `nbits` (< 8) pending bits; bits above them were written already, so it
+   * is never masked (with n ≤ 24 the pending and new bits fit in 31).
+   */
   bits(value: number, n: number): void {
     this.acc = (this.acc << n) | (value & ((1 << n) - 1));
-    this.nbits += n;
-    while (this.nbits >= 8) {
-      this.nbits -= 8;
-      const b = (this.acc >> this.nbits) & 0xff;
+    let nbits = this.nbits + n;
+    while (nbits >= 8) {
+      nbits -= 8;
+      const b = (this.acc >> nbits) & 0xff;
       this.buf[this.pos++] = b;
       if (b === 0xff) this.buf[this.pos++] = 0;
     }
-    this.acc &= (1 << this.nbits) - 1;
+    this.nbits = nbits;
   }
 
   /** Pads the last byte with 1-bits (T.81 F.1.2.3). */
@@ -369,8 +381,9 @@ function quantise(v: number, recip: number): number {
   return q > 1023 ? 1023 : q < -1023 ? -1023 : q;
 }
 
-/** Column pass over `d`, quantised into `out` (row-major). */
+/** Column pass over `d`, quantised into `out` in zig-zag order ({@link ZIGZAG_POS}). */
 function fdctColumnsQuantise(d: Float64Array, recip: Float64Array, out: Int32Array): void {
+  const zp = ZIGZAG_POS;
   for (let col = 0; col < 8; col++) {
     const x0 = d[col];
     const x1 = d[col + 8];
@@ -392,11 +405,11 @@ function fdctColumnsQuantise(d: Float64Array, recip: Float64Array, out: Int32Arr
     const e3 = s07 - s34;
     const e1 = s16 + s25;
     const e2 = s16 - s25;
-    out[col] = quantise(e0 + e1, recip[col]);
-    out[col + 32] = quantise(e0 - e1, recip[col + 32]);
+    out[zp[col]] = quantise(e0 + e1, recip[col]);
+    out[zp[col + 32]] = quantise(e0 - e1, recip[col + 32]);
     const m = (e2 + e3) * C4;
-    out[col + 16] = quantise(e3 + m, recip[col + 16]);
-    out[col + 48] = quantise(e3 - m, recip[col + 48]);
+    out[zp[col + 16]] = quantise(e3 + m, recip[col + 16]);
+    out[zp[col + 48]] = quantise(e3 - m, recip[col + 48]);
     const a = d34 + d25;
     const b = d25 + d16;
     const c = d16 + d07;
@@ -406,10 +419,10 @@ function fdctColumnsQuantise(d: Float64Array, recip: Float64Array, out: Int32Arr
     const pb = b * C4;
     const u = d07 + pb;
     const w = d07 - pb;
-    out[col + 40] = quantise(w + pa, recip[col + 40]);
-    out[col + 24] = quantise(w - pa, recip[col + 24]);
-    out[col + 8] = quantise(u + pc, recip[col + 8]);
-    out[col + 56] = quantise(u - pc, recip[col + 56]);
+    out[zp[col + 40]] = quantise(w + pa, recip[col + 40]);
+    out[zp[col + 24]] = quantise(w - pa, recip[col + 24]);
+    out[zp[col + 8]] = quantise(u + pc, recip[col + 8]);
+    out[zp[col + 56]] = quantise(u - pc, recip[col + 56]);
   }
 }
 
@@ -422,9 +435,16 @@ interface Component {
 }
 
 const block = new Float64Array(64);
-const coeffs = new Int32Array(64);
+/** The block's quantised coefficients in zig-zag order. */
+const zz = new Int32Array(64);
 
-/** Codes one 8×8 block of `plane` (stride `stride`) at (x, y): FDCT, quantisation, Huffman (F.1.2). */
+/**
+ * Codes one 8×8 block of `plane` (stride `stride`) at (x, y): FDCT, quantisation, Huffman (F.1.2).
+ * The column pass leaves the coefficients in zig-zag order; a bitmap of the non-zero AC ones (k =
+ * 1..32 in `nz1` from bit 31 down, k = 33..63 in `nz2` from bit 30 down) gives the run lengths by
+ * Math.clz32 instead of a test per coefficient (the bitmap idea of libjpeg-turbo's jchuff.c). A code
+ * and its extra bits go out in one {@link JpegWriter.bits} call when they fit in 24 bits.
+ */
 function codeBlock(
   w: JpegWriter,
   plane: Uint8Array,
@@ -434,35 +454,60 @@ function codeBlock(
   c: Component,
 ): void {
   fdctRows(plane, stride, x, y, block);
-  fdctColumnsQuantise(block, c.recip, coeffs);
+  fdctColumnsQuantise(block, c.recip, zz);
   w.ensure(512); // 64 codes of ≤ 27 bits, each byte possibly stuffed
-  const diff = coeffs[0] - c.pred;
-  c.pred = coeffs[0];
+  const diff = zz[0] - c.pred;
+  c.pred = zz[0];
+  const dc = c.dc;
   if (diff === 0) {
-    w.bits(c.dc.code[0], c.dc.size[0]);
+    w.bits(dc.code[0], dc.size[0]);
   } else {
     const s = category(diff);
-    w.bits(c.dc.code[s], c.dc.size[s]);
-    w.bits(diff < 0 ? diff + (1 << s) - 1 : diff, s);
+    // DC codes are ≤ 11 bits and categories ≤ 11: at most 22 bits
+    w.bits((dc.code[s] << s) | (diff < 0 ? diff + (1 << s) - 1 : diff), dc.size[s] + s);
   }
-  let run = 0;
-  for (let k = 1; k < 64; k++) {
-    const v = coeffs[ZIGZAG[k]];
-    if (v === 0) {
-      run++;
-      continue;
+  let nz1 = 0;
+  let nz2 = 0;
+  for (let k = 1; k < 33; k++) {
+    const v = zz[k];
+    nz1 = (nz1 << 1) | ((v | -v) >>> 31);
+  }
+  for (let k = 33; k < 64; k++) {
+    const v = zz[k];
+    nz2 = (nz2 << 1) | ((v | -v) >>> 31);
+  }
+  const ac = c.ac;
+  let last = 0; // zig-zag index of the previous non-zero coefficient
+  while (nz1 !== 0 || nz2 !== 0) {
+    let k: number;
+    if (nz1 !== 0) {
+      const z = Math.clz32(nz1);
+      nz1 ^= 0x80000000 >>> z;
+      k = z + 1;
+    } else {
+      const z = Math.clz32(nz2);
+      nz2 ^= 0x80000000 >>> z;
+      k = z + 32;
     }
+    let run = k - last - 1;
+    last = k;
     while (run > 15) {
-      w.bits(c.ac.code[0xf0], c.ac.size[0xf0]); // ZRL
+      w.bits(ac.code[0xf0], ac.size[0xf0]); // ZRL
       run -= 16;
     }
+    const v = zz[k];
     const s = category(v);
     const sym = (run << 4) | s;
-    w.bits(c.ac.code[sym], c.ac.size[sym]);
-    w.bits(v < 0 ? v + (1 << s) - 1 : v, s);
-    run = 0;
+    const bits = v < 0 ? v + (1 << s) - 1 : v;
+    const n = ac.size[sym] + s;
+    if (n <= 24) {
+      w.bits((ac.code[sym] << s) | bits, n);
+    } else {
+      w.bits(ac.code[sym], ac.size[sym]);
+      w.bits(bits, s);
+    }
   }
-  if (run > 0) w.bits(c.ac.code[0], c.ac.size[0]); // EOB
+  if (last < 63) w.bits(ac.code[0], ac.size[0]); // EOB
 }
 
 /** A plane padded to `pw`×`ph` by replicating the last column and row (T.81 A.2.4). */
@@ -599,6 +644,27 @@ function fillYcc422Planes(
   }
 }
 
+/** {@link fillYcc422Planes} reading two pixels per 32-bit word (little-endian hosts only). */
+function fillYcc422Words(
+  pairs: Uint32Array,
+  lut: Int32Array,
+  yp: Uint8Array,
+  cbp: Uint8Array,
+  crp: Uint8Array,
+): void {
+  for (let i = 0, o = 0; o < pairs.length; i += 2, o++) {
+    const p = pairs[o];
+    const a = lut[p & 0xffff];
+    const b = lut[p >>> 16];
+    yp[i] = a;
+    yp[i + 1] = b;
+    cbp[o] = (((a >> 8) & 0xff) + ((b >> 8) & 0xff) + 1) >> 1;
+    crp[o] = ((a >> 16) + (b >> 16) + 1) >> 1;
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** One-component scan: blocks left to right, top to bottom (A.2.2). */
 function codeGrayScan(w: JpegWriter, y: Uint8Array, pw: number, ph: number, c: Component): void {
   for (let by = 0; by < ph; by += 8) for (let bx = 0; bx < pw; bx += 8) codeBlock(w, y, pw, bx, by, c);
@@ -654,24 +720,30 @@ export function encodeBaselineJpeg(
   const pw = Math.ceil(width / (8 * hs)) * 8 * hs;
   const ph = Math.ceil(height / (8 * vs)) * 8 * vs;
 
-  const w = new JpegWriter(npix >> 1);
+  const w = new JpegWriter(
+    scratch.out.length >= npix >> 1 ? scratch.out : new Uint8Array(Math.max(1024, npix >> 1)),
+  );
   writeHeaders(w, src, tables, subsampling, colour);
 
   const luma: Component = { recip: tables.lumaRecip, dc: CODES.dcLuma, ac: CODES.acLuma, pred: 0 };
   if (!colour) {
     codeGrayScan(w, padPlane(data, width, height, pw, ph), pw, ph, luma);
   } else {
-    const yp = new Uint8Array(npix);
+    const yp = plane(0, npix);
     let y: Uint8Array, cb: Uint8Array, cr: Uint8Array;
     if (hs === 2 && vs === 1 && pw === width && ph === height) {
       // no padding at 4:2:2: average while converting
-      cb = new Uint8Array(npix >> 1);
-      cr = new Uint8Array(npix >> 1);
-      fillYcc422Planes(data, rgb565ToYcc(), yp, cb, cr);
+      cb = plane(1, npix >> 1);
+      cr = plane(2, npix >> 1);
+      if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
+        fillYcc422Words(new Uint32Array(data.buffer, data.byteOffset, npix >> 1), rgb565ToYcc(), yp, cb, cr);
+      } else {
+        fillYcc422Planes(data, rgb565ToYcc(), yp, cb, cr);
+      }
       y = yp;
     } else {
-      const cbp = new Uint8Array(npix);
-      const crp = new Uint8Array(npix);
+      const cbp = plane(1, npix);
+      const crp = plane(2, npix);
       fillYccPlanes(data, rgb565ToYcc(), yp, cbp, crp);
       y = padPlane(yp, width, height, pw, ph);
       cb = downsample(padPlane(cbp, width, height, pw, ph), pw, ph, hs, vs);
@@ -687,5 +759,22 @@ export function encodeBaselineJpeg(
   }
   w.flushBits();
   w.word(0xffd9); // EOI
+  scratch.out = w.buf;
   return w.result();
+}
+
+/**
+ * Buffers kept from one call to the next (the encoder runs to completion, nothing it returns shares
+ * them): the output before its final copy, and the colour planes, so a stream of frames allocates
+ * only its results.
+ */
+const scratch: { out: Uint8Array; planes: Uint8Array[] } = {
+  out: new Uint8Array(0),
+  planes: [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)],
+};
+
+/** Scratch plane `i` of exactly `n` bytes (contents undefined: every caller overwrites it whole). */
+function plane(i: number, n: number): Uint8Array {
+  if (scratch.planes[i].length < n) scratch.planes[i] = new Uint8Array(n);
+  return scratch.planes[i].subarray(0, n);
 }
