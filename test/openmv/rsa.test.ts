@@ -44,6 +44,20 @@ describe("RSA PKCS#1 v1.5", () => {
     }
   });
 
+  it("encryption (native bigint) is forge's m^e mod n of the padded block", () => {
+    const prng = new Prng(17);
+    for (const k of [k1024, k2048]) {
+      for (let i = 0; i < 8; i++) {
+        const msg = prng.fill(new Uint8Array(1 + ((i * 13) % (k.pub.byteLength - 11))));
+        const c = rsaEncrypt(msg, k.pub, prng);
+        const m = rsaDecryptRaw(bytesToBI(c), k.priv); // the padded block 00 02 PS 00 msg
+        const again = biToBytes(m.modPow(k.pub.eBI, k.pub.nBI), k.pub.byteLength);
+        expect(Buffer.from(again).equals(Buffer.from(c))).toBe(true);
+        expect(Buffer.from(rsaDecrypt(c, k.priv, "strict")).equals(Buffer.from(msg))).toBe(true);
+      }
+    }
+  });
+
   it("decrypts openssl's PKCS#1 v1.5 output in both modes", () => {
     const msg = Buffer.from("0123456789abcdef");
     const f = join(tmp, "m.bin");
