@@ -22,7 +22,16 @@ export class ClusterChains {
     private readonly table: FatTable,
   ) {
     this.next = table.next;
-    this.owner = new Int32Array(L.clusterCount + 2);
+    this.owner = table.ownerScratch ?? new Int32Array(L.clusterCount + 2);
+  }
+
+  /** Clusters claimed so far, to give a reused owner array back all zero ({@link release}). */
+  private readonly claimed: number[] = [];
+
+  /** Zeroes the owner entries this check set (a cached table's scratch array is used by the next check). */
+  release(): void {
+    for (const c of this.claimed) this.owner[c] = 0;
+    this.claimed.length = 0;
   }
 
   private add(f: FsckFinding): void {
@@ -85,6 +94,7 @@ export class ClusterChains {
         return { clusters, endedCleanly: false };
       }
       this.owner[c] = id;
+      this.claimed.push(c);
       clusters.push(c);
       if (v !== bad) this.ownedUsed++;
       if (v >= eoc) return { clusters, endedCleanly: true };

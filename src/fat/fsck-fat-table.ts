@@ -36,6 +36,11 @@ export interface FatTable {
   readonly usedPerBlock: Uint32Array | null;
   /** Entries per device block (with {@link usedPerBlock}). */
   readonly entriesPerBlock: number;
+  /**
+   * An all-zero array of clusterCount + 2 entries the check may use for chain owners and must give
+   * back all zero (a cached table's, so a check of a 32 GiB card does not allocate 4 MiB); absent: allocate.
+   */
+  readonly ownerScratch?: Int32Array;
 }
 
 /** Where the FATs lie: byte offsets on the device. `effBytes` of each copy hold entries 0 .. clusterCount + 1. */
@@ -106,6 +111,7 @@ export function decodeFatTable(ctx: FsckContext, L: FatLayout, span: FatSpan): F
 export class FsckFatCache {
   private key = "";
   private next: Uint32Array = new Uint32Array(0);
+  private owner: Int32Array = new Int32Array(0);
   private free = 0;
   private bad = 0;
   /** Per FAT #1 block: used entries in it. */
@@ -183,6 +189,7 @@ export class FsckFatCache {
     this.entriesPerBlock = (bs * 8) / L.fatType;
     this.blocks = Math.ceil(span.effBytes / bs);
     this.next = new Uint32Array(L.clusterCount + 2);
+    this.owner = new Int32Array(L.clusterCount + 2);
     this.usedPerBlock = new Uint32Array(this.blocks);
     this.free = 0;
     this.bad = 0;
@@ -270,6 +277,7 @@ export class FsckFatCache {
       differences,
       usedPerBlock: this.usedPerBlock,
       entriesPerBlock: this.entriesPerBlock,
+      ownerScratch: this.owner,
     };
   }
 

@@ -182,6 +182,7 @@ class Checker extends FsckContext {
     directories.walk();
     this.checkLabels(boot, directories.rootLabel);
     const summary = chains.clusterAccounting(directories.files, directories.directories);
+    chains.release();
     if (L.fatType === 32) this.checkFsInfo(summary.freeClusters);
     return {
       clean: this.findings.length === 0 && this.omitted === 0,
