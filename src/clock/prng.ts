@@ -41,11 +41,15 @@ export class Prng {
    * locals for the loop: a frame's noise takes one word per 4 pixels).
    */
   fillUint32(out: Uint32Array): Uint32Array {
-    let s0 = this.s0;
-    let s1 = this.s1;
-    let s2 = this.s2;
-    let s3 = this.s3;
-    for (let i = 0; i < out.length; i++) {
+    if (out.length > 0) this.fillLoop(out, this.s0, this.s1, this.s2, this.s3);
+    return out;
+  }
+
+  // The loop stores the state back on its last word: V8 compiles a long loop on-stack, and code after
+  // it that never ran before would send the compiled loop back to the interpreter on every call.
+  private fillLoop(out: Uint32Array, s0: number, s1: number, s2: number, s3: number): void {
+    const last = out.length - 1;
+    for (let i = 0; i <= last; i++) {
       const m = Math.imul(s1, 5);
       out[i] = Math.imul((m << 7) | (m >>> 25), 9);
       const t = s1 << 9;
@@ -55,12 +59,13 @@ export class Prng {
       s0 ^= s3;
       s2 ^= t;
       s3 = (s3 << 11) | (s3 >>> 21);
+      if (i === last) {
+        this.s0 = s0 >>> 0;
+        this.s1 = s1 >>> 0;
+        this.s2 = s2 >>> 0;
+        this.s3 = s3 >>> 0;
+      }
     }
-    this.s0 = s0 >>> 0;
-    this.s1 = s1 >>> 0;
-    this.s2 = s2 >>> 0;
-    this.s3 = s3 >>> 0;
-    return out;
   }
 
   /** Uniform float in [0, 1). */

@@ -339,7 +339,8 @@ function drawDigits(work: Int32Array, width: number, height: number, label: stri
 // function, dropped that code at the first untried path after it, on every frame.
 
 /**
- * Noise, clamp and RGB565 (little-endian) of each pixel; `words` only read when `noisy`. Lanes in range need no clamp: shifts and masks take the RGB565 bits directly.
+ * Noise, clamp and RGB565 (little-endian) of each pixel; `words` only read when `noisy`. Lanes in
+ * range need no clamp: shifts and masks take the RGB565 bits directly.
  */
 function rgb565Pixels(
   work: Int32Array,
