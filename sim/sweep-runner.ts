@@ -118,7 +118,17 @@ export const simulatedSweepRunner: SweepRunner = {
 };
 
 async function sweep(scenario: Scenario, options: Parameters<SweepRunner["run"]>[1]) {
-  return sweepRecording(scenario, await recordScenario(scenario, options.seed), options);
+  // Worker threads start while this thread records: their start-up overlaps the recording. A start
+  // that fails fails again, with its error, when the sweep gives them their tasks.
+  const starting =
+    options.workers !== undefined && options.workers > 1
+      ? import("../src/crash/worker-pool.ts")
+          .then((p) => p.startIdleWorkers(options.workers!))
+          .catch(() => undefined)
+      : undefined;
+  const rec = await recordScenario(scenario, options.seed);
+  await starting;
+  return sweepRecording(scenario, rec, options);
 }
 
 /**

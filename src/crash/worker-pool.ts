@@ -216,7 +216,34 @@ export function driverKindOf(options: Pick<CrashSweepOptions, "runtime">): FatDr
 const idle = new Map<string, Worker[]>();
 
 function startWorker(source: { code: string | URL; eval: boolean }): Worker {
-  return new Worker(source.code, { eval: source.eval });
+  return new Worker(source.code, { eval: source.eval, execArgv: workerExecArgv(process.execArgv) });
+}
+
+/** Whether a `--require`/`--import` value names tsx (`tsx`, `tsx/esm`, `…/node_modules/tsx/dist/loader.mjs`). */
+const isTsxModule = (value: string): boolean => /^tsx(\/|$)|[\\/]tsx[\\/]/.test(value);
+
+/**
+ * This process's Node flags without tsx's `--require`/`--import` (what `tsx file.ts` adds). A worker
+ * inherits execArgv, so under tsx (tests, benches) every worker loaded tsx again: 214 instead of 72 ms
+ * to a worker's first message. A built worker needs no TypeScript, and the TypeScript worker and a
+ * built worker's TypeScript readers register tsx themselves (workerSource, loadReaders).
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i];
+    const inline = /^--(?:require|import)=(.*)$/.exec(flag);
+    if (inline && isTsxModule(inline[1])) continue;
+    if (
+      (flag === "--require" || flag === "-r" || flag === "--import") &&
+      isTsxModule(execArgv[i + 1] ?? "")
+    ) {
+      i++;
+      continue;
+    }
+    out.push(flag);
+  }
+  return out;
 }
 
 function idlePool(): { pool: Worker[]; source: { code: string | URL; eval: boolean } } {

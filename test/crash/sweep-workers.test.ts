@@ -19,7 +19,7 @@ import { formatExfat } from "../../src/fat/exfat-mkfs.ts";
 import { loadFatDriver, type FatDriverKind } from "../../src/fat/drivers.ts";
 import type { FatDriver } from "../../src/fat/fat-engine.ts";
 import { TsFatfsDriver } from "../../src/fat/ts-fatfs/index.ts";
-import { splitByCost } from "../../src/crash/worker-pool.ts";
+import { splitByCost, workerExecArgv } from "../../src/crash/worker-pool.ts";
 import { filesWorkload, readers } from "./workload.ts";
 
 const WORKLOAD = filesWorkload({ files: 4, minBytes: 300, maxBytes: 5000 });
@@ -107,5 +107,27 @@ describe("splitting the states over workers", () => {
     // Never an empty run while there are states for each.
     expect(splitByCost(rec, points, [0, 39], 2)).toEqual([[0], [39]]);
     expect(splitByCost(rec, points, [39, 0], 2)).toEqual([[39], [0]]);
+  });
+});
+
+describe("worker flags", () => {
+  it("drop tsx's --require/--import (a worker would load it again) and keep the others", () => {
+    const tsxArgv = [
+      "--require",
+      "/repo/node_modules/tsx/dist/preflight.cjs",
+      "--import",
+      "file:///repo/node_modules/tsx/dist/loader.mjs",
+      "--max-old-space-size=4096",
+      "--import=tsx",
+      "--require",
+      "./my-tsx-hooks.cjs",
+      "--cpu-prof",
+    ];
+    expect(workerExecArgv(tsxArgv)).toEqual([
+      "--max-old-space-size=4096",
+      "--require",
+      "./my-tsx-hooks.cjs",
+      "--cpu-prof",
+    ]);
   });
 });
