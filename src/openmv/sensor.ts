@@ -276,7 +276,8 @@ function renderScene(
     return luma;
   }
   const rgb565 = new Uint8Array(n * 2);
-  rgb565Pixels(work, n, words, noise > 0, noiseOf, rgb565);
+  if (LITTLE_ENDIAN) rgb565Words(work, n, words, noise > 0, noiseOf, new Uint16Array(rgb565.buffer));
+  else rgb565Pixels(work, n, words, noise > 0, noiseOf, rgb565);
   return rgb565;
 }
 
@@ -366,6 +367,31 @@ function rgb565Pixels(
     }
   }
 }
+
+/** {@link rgb565Pixels} storing each pixel as one 16-bit word (little-endian hosts only). */
+function rgb565Words(
+  work: Int32Array,
+  n: number,
+  words: Uint32Array,
+  noisy: boolean,
+  noiseOf: Int32Array,
+  out: Uint16Array,
+): void {
+  const { r: tr, g: tg, b: tb } = tables();
+  for (let i = 0; i < n; i += 4) {
+    let word = noisy ? words[i >> 2] : 0;
+    const end = Math.min(n, i + 4);
+    for (let j = i; j < end; j++, word >>>= 8) {
+      const s = work[j] + noiseOf[word & 0xff];
+      out[j] =
+        (s & RANGE_BITS) === IN_RANGE
+          ? ((s >> 12) & 0xf800) | ((s >> 7) & 0x07e0) | ((s >> 3) & 0x1f)
+          : tr[s >> 20] | tg[(s >> 10) & 0x3ff] | tb[s & 0x3ff];
+    }
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Noise, clamp and luma ((r·38 + g·75 + b·15) >> 7, jpeg.c's weights) of each pixel. */
 function lumaPixels(
