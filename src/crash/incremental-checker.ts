@@ -15,7 +15,7 @@
  */
 import type { CowBlockDevice } from "../block/cow-block-device.ts";
 import type { FsckKind } from "../fat/fsck.ts";
-import type { FatDriver } from "../fat/fat-engine.ts";
+import type { FatDriver, FatEntryInfo } from "../fat/fat-engine.ts";
 import type { VfsConfig } from "../vfs/vfs-config.ts";
 import { classifyFile, fileAtCut, type FileOracle, type FileOutcome, type ReaderRule } from "./oracle.ts";
 import { ReadRecorder, touches, type SectorRanges } from "./read-deps.ts";
@@ -33,8 +33,26 @@ type ListingValue = { ok: true; listing: Listing } | { ok: false; error: unknown
 interface FileMemo extends Memo<FileOutcome> {
   /** The oracle's position at the cut the outcome was classified against. */
   readonly atKey: string;
-  /** The file's entry in its directory's listing when it was read (see {@link entryKey}). */
-  readonly entryKey: string;
+  /** The file's entry in its directory's listing when it was read (see {@link entryOf}). */
+  entry: EntryState;
+  /** The listing memo that entry came from: while it is the current one, the entry is unchanged. */
+  listing: Memo<ListingValue> | undefined;
+}
+
+/** A file's entry in its directory's listing, or why there is none ("absent", "no directory", an error). */
+type EntryState = FatEntryInfo | string;
+
+function sameEntry(a: EntryState, b: EntryState): boolean {
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  return (
+    a.name === b.name &&
+    a.shortName === b.shortName &&
+    a.size === b.size &&
+    a.isDirectory === b.isDirectory &&
+    a.attributes === b.attributes &&
+    a.fatDate === b.fatDate &&
+    a.fatTime === b.fatTime
+  );
 }
 
 /** What one state's check found, without its identity (the caller adds ordinal, replay id...). */
@@ -84,8 +102,16 @@ export class IncrementalChecker {
   private listingWrote = false;
   readonly stats: IncrementalStats = { states: 0, fsckRuns: 0, mounts: 0, fileReads: 0, fileReuses: 0 };
 
+  /** Each oracle's directory (a volume path) and upper-case name in it. */
+  private readonly where: { dir: string; name: string }[];
+
   constructor(private readonly o: IncrementalCheckerOptions) {
     this.files = o.oracles.map(() => null);
+    this.where = o.oracles.map(({ history }) => {
+      const path = history.path.slice(o.mountPoint.length);
+      const slash = path.lastIndexOf("/");
+      return { dir: slash === 0 ? "/" : path.slice(0, slash), name: path.slice(slash + 1).toUpperCase() };
+    });
   }
 
   /** Forgets every memo (the next state is checked in full). */
@@ -155,10 +181,19 @@ export class IncrementalChecker {
       const at = fileAtCut(oracle.history, completedWrites);
       const atKey = `${at.expectedVersion}/${at.closedBeforeCut ? 1 : 0}`;
       // The listing is its own memo: a file depends only on its entry in it, not the whole directory.
-      const entry = this.entryKey(device, oracle.history.path);
-      if (this.listingWrote) return this.abandon();
+      // While that memo is the one the file's entry came from, the entry is the same (no lookup).
+      const where = this.where[i];
       const memo = this.files[i];
-      if (memo && memo.atKey === atKey && memo.entryKey === entry) {
+      const listing = this.listingMemo(device, where.dir);
+      if (this.listingWrote) return this.abandon();
+      if (memo && memo.atKey === atKey && memo.listing !== undefined && memo.listing === listing) {
+        this.stats.fileReuses++;
+        files.push(memo.value);
+        continue;
+      }
+      const entry = this.entryOf(listing, where.name);
+      if (memo && memo.atKey === atKey && sameEntry(memo.entry, entry)) {
+        memo.listing = listing;
         this.stats.fileReuses++;
         files.push(memo.value);
         continue;
@@ -184,7 +219,13 @@ export class IncrementalChecker {
       this.stats.fileReads++;
       if (rec.writes > 0 || this.listingWrote) return this.abandon();
       const deps = rec.ranges();
-      this.files[i] = { deps, value: outcome, atKey, entryKey: entry };
+      this.files[i] = {
+        deps,
+        value: outcome,
+        atKey,
+        entry,
+        listing: this.listings.get(where.dir.toUpperCase()),
+      };
       files.push(outcome);
     }
     return { fsck: kinds, mounted: true, files };
@@ -205,23 +246,24 @@ export class IncrementalChecker {
     });
   }
 
-  /** What the listing says of a VFS path's entry: what a file's outcome depends on in its directory. */
-  private entryKey(device: CowBlockDevice, vfsPath: string): string {
-    const path = vfsPath.slice(this.o.mountPoint.length);
-    const slash = path.lastIndexOf("/");
-    let list: Listing;
-    try {
-      list = this.listing(device, slash === 0 ? "/" : path.slice(0, slash));
-    } catch (e) {
-      return `error ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
-    }
-    if (list === null) return "no directory";
-    const e = list.get(path.slice(slash + 1).toUpperCase());
-    return e ? JSON.stringify(e) : "absent";
+  /** What a listing memo says of one entry (upper-case `name`): what a file's outcome depends on in its directory. */
+  private entryOf(listing: Memo<ListingValue>, name: string): EntryState {
+    const v = listing.value;
+    if (!v.ok)
+      return `error ${v.error instanceof Error ? `${v.error.name}: ${v.error.message}` : String(v.error)}`;
+    if (v.listing === null) return "no directory";
+    return v.listing.get(name) ?? "absent";
   }
 
   /** A directory's listing, from its memo or from a fresh mount of its own; throws what the engine threw. */
   private listing(device: CowBlockDevice, dir: string): Listing {
+    const memo = this.listingMemo(device, dir);
+    if (!memo.value.ok) throw memo.value.error;
+    return memo.value.listing;
+  }
+
+  /** The memo of a directory's listing, computed on a fresh mount when there is none (kept unless that wrote). */
+  private listingMemo(device: CowBlockDevice, dir: string): Memo<ListingValue> {
     const key = dir.toUpperCase();
     let memo = this.listings.get(key);
     if (!memo) {
@@ -243,7 +285,6 @@ export class IncrementalChecker {
       if (rec.writes === 0) this.listings.set(key, memo);
       else this.listingWrote = true;
     }
-    if (!memo.value.ok) throw memo.value.error;
-    return memo.value.listing;
+    return memo;
   }
 }
