@@ -9,6 +9,7 @@
  * persist a prefix of the write in flight; the rest keeps its old content when the tear is at a sector
  * boundary (`sectors: k`: unprogrammed sectors), or is garbage inside a sector (`bytes: b`).
  */
+import { availableParallelism } from "node:os";
 import { readAll } from "../src/block/index.ts";
 import { SdCard } from "../src/card/index.ts";
 import { VirtualClock } from "../src/clock/index.ts";
@@ -118,13 +119,13 @@ export const simulatedSweepRunner: SweepRunner = {
 };
 
 async function sweep(scenario: Scenario, options: Parameters<SweepRunner["run"]>[1]) {
-  // Worker threads start while this thread records: their start-up overlaps the recording. A start
+  // Worker threads start while this thread records: their start-up overlaps the recording. At most
+  // one per core here (a small sweep may need fewer than asked; the rest start when it runs). A start
   // that fails fails again, with its error, when the sweep gives them their tasks.
+  const early = Math.min(options.workers ?? 1, availableParallelism());
   const starting =
-    options.workers !== undefined && options.workers > 1
-      ? import("../src/crash/worker-pool.ts")
-          .then((p) => p.startIdleWorkers(options.workers!))
-          .catch(() => undefined)
+    early > 1
+      ? import("../src/crash/worker-pool.ts").then((p) => p.startIdleWorkers(early)).catch(() => undefined)
       : undefined;
   const rec = await recordScenario(scenario, options.seed);
   await starting;
