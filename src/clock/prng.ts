@@ -80,9 +80,19 @@ export class Prng {
     return Math.floor(this.nextFloat() * bound);
   }
 
-  /** Fills `out` with random bytes and returns it. */
+  /**
+   * Fills `out` with random bytes and returns it: each {@link nextUint32} value gives 4 bytes, least
+   * significant first (on a little-endian host the whole words are written by {@link fillUint32}, the
+   * same bytes: crash states fill torn and trashed writes with this).
+   */
   fill(out: Uint8Array): Uint8Array {
-    for (let i = 0; i < out.length; i += 4) {
+    const words = out.length >>> 2;
+    let i = 0;
+    if (LITTLE_ENDIAN && (out.byteOffset & 3) === 0 && words > 0) {
+      this.fillUint32(new Uint32Array(out.buffer, out.byteOffset, words));
+      i = words * 4;
+    }
+    for (; i < out.length; i += 4) {
       const v = this.nextUint32();
       out[i] = v & 0xff;
       if (i + 1 < out.length) out[i + 1] = (v >>> 8) & 0xff;
@@ -99,6 +109,8 @@ export class Prng {
     return new Prng(h);
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;

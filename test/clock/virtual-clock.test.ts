@@ -80,6 +80,29 @@ describe("Prng", () => {
     expect(Array.from({ length: 8 }, () => c.nextUint32())).not.toEqual(seqA);
   });
 
+  it("fill gives each nextUint32 value's bytes least significant first, at any length and offset", () => {
+    for (const [length, offset] of [
+      [0, 0],
+      [3, 0],
+      [4, 0],
+      [517, 0],
+      [512, 1],
+      [1000, 4],
+      [6, 2],
+    ]) {
+      const a = new Prng(length * 31 + offset);
+      const b = new Prng(length * 31 + offset);
+      const out = a.fill(new Uint8Array(length + offset).subarray(offset));
+      const want = new Uint8Array(length);
+      for (let i = 0; i < length; i += 4) {
+        const v = b.nextUint32();
+        for (let k = 0; k < 4 && i + k < length; k++) want[i + k] = (v >>> (8 * k)) & 0xff;
+      }
+      expect(Buffer.from(out).equals(Buffer.from(want))).toBe(true);
+      expect(a.nextUint32()).toBe(b.nextUint32());
+    }
+  });
+
   it("fillUint32 gives the values of as many nextUint32 calls, and continues the stream", () => {
     for (const seed of [0, 1, 42, 0xffffffff]) {
       const a = new Prng(seed);
