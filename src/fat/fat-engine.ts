@@ -9,7 +9,7 @@
  */
 import type { BlockDevice } from "../block/block-device.ts";
 import type { VirtualClock } from "../clock/virtual-clock.ts";
-import type { FatDriverKind } from "./drivers.ts";
+import type { FatDriverKind } from "./driver-kinds.ts";
 
 /** FatFs FRESULT codes (ff.h). */
 export const FRESULT = {
@@ -168,7 +168,7 @@ export interface FatDriver {
   /** What runs underneath, for traces and reports (e.g. "js-fatfs R0.15 per-file"). */
   readonly name: string;
   /**
-   * Which of drivers.ts's FAT_DRIVER_KINDS this driver is, so another thread can load the same
+   * Which of FAT_DRIVER_KINDS (driver-kinds.ts) this driver is, so another thread can load the same
    * (`loadFatDriver(clock, kind)`); undefined for a driver built another way (a test's own config).
    */
   readonly kind?: FatDriverKind | undefined;

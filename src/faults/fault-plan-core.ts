@@ -1,49 +1,16 @@
 /**
- * The part of the fault plan (fault-plan.ts) that needs no parser: the vocabulary (fills, policies,
- * kinds, timeouts), the plan's error, and the checks of a validated plan against a device or a log.
- * Kept apart from the zod schemas and the YAML reader so the crash-state materialiser, and with it a
+ * The part of the fault plan (fault-plan.ts) that needs no parser: the vocabulary
+ * (fault-vocabulary.ts: fills, policies, kinds, timeouts), the plan's error, and the checks of a
+ * validated plan against a device or a log. Kept apart from the zod schemas (fault-schemas.ts, of
+ * which it uses the types only) and the YAML reader, so the crash-state materialiser, and with it a
  * sweep worker, loads neither (each took ~100 ms of a worker's start-up); fault-plan.ts re-exports
  * all of it.
  */
 import { displayPath, InputError, type InputIssue } from "../input/input-error.ts";
 import type { WriteLog } from "../trace/write-log.ts";
-import type { Fault, FaultPlan } from "./fault-plan.ts";
+import type { Fault, FaultPlan } from "./fault-schemas.ts";
 
-/** Fill of bytes a torn write did not reach: `old` keeps what was there, `ff` erased NAND, `garbage` seeded random. */
-export const TORN_FILLS = ["old", "ff", "garbage"] as const;
-export type TornFill = (typeof TORN_FILLS)[number];
-
-/** Fate of the epoch's writes at a power cut. */
-export const UNSYNCED_POLICIES = ["persist-all", "drop-all", "random-subset", "reorder"] as const;
-export type UnsyncedPolicy = (typeof UNSYNCED_POLICIES)[number];
-
-/** Damage to sectors sharing a program page / allocation unit with the interrupted write. */
-export const COLLATERAL_FILLS = ["ff", "garbage", "previous-version"] as const;
-export type CollateralFill = (typeof COLLATERAL_FILLS)[number];
-export const COLLATERAL_SCOPES = ["page", "allocation-unit"] as const;
-export type CollateralScope = (typeof COLLATERAL_SCOPES)[number];
-
-export const FAULT_KINDS = [
-  "power-cut",
-  "torn-write",
-  "unsynced-writes",
-  "bit-flip",
-  "collateral",
-  "transient-error",
-  "busy-timeout",
-  "stale-dma",
-  "usb-host",
-  "metastable",
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
-
-/** Default busy timeouts of `ports/mimxrt/sdcard.c` (DAT0 busy wait), µs. */
-export const READ_BUSY_TIMEOUT_MICROS = 500_000;
-export const WRITE_BUSY_TIMEOUT_MICROS = 3_000_000;
-
-/** What the second host (a PC over USB mass storage) does: see src/faults/usb-host.ts. */
-export const USB_HOST_OPS = ["mount", "list", "copy_out", "delete", "write", "eject"] as const;
-export type UsbHostOpName = (typeof USB_HOST_OPS)[number];
+export * from "./fault-vocabulary.ts";
 
 /** One problem found in a plan: the field path (`["faults", 2, "kind"]`) and what was expected. */
 export type FaultPlanIssue = InputIssue;
