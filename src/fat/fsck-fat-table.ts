@@ -10,7 +10,14 @@
  * O(changed FAT blocks) for the table instead of O(FAT). Both give the same table for the same bytes.
  */
 import { badClusterMark, fatEntry, type FatLayout } from "./fat-layout.ts";
-import type { FsckContext } from "./fsck-findings.ts";
+
+/** What the table reads through: raw reads of the device (fsck-findings.ts's FsckContext is one). */
+export interface RawReads {
+  readonly devBlock: number;
+  readonly devBytes: number;
+  /** `len` bytes at byte offset `off`; bytes beyond the device read as 0 (`complete` false). */
+  read(off: number, len: number): { data: Uint8Array; complete: boolean };
+}
 
 /** Where FAT copy k (k ≥ 1) first differs from FAT #1: `byte` from the copy's start, and both values. */
 export interface FatCopyDifference {
@@ -62,7 +69,7 @@ function firstDifference(a: Uint8Array, b: Uint8Array, len: number, fat32: boole
 }
 
 /** Reads and decodes every FAT copy; null when FAT #1 lies (partly) beyond the device. */
-export function decodeFatTable(ctx: FsckContext, L: FatLayout, span: FatSpan): FatTable | null {
+export function decodeFatTable(ctx: RawReads, L: FatLayout, span: FatSpan): FatTable | null {
   const fat0 = ctx.read(span.start, span.effBytes);
   if (!fat0.complete) return null;
   const differences: (FatCopyDifference | null)[] = [null];
@@ -154,7 +161,7 @@ export class FsckFatCache {
    * the FATs cannot be cached (FAT12's entries straddle blocks; a FAT not block-aligned or not
    * wholly on the device): the caller decodes in full.
    */
-  table(ctx: FsckContext, L: FatLayout, span: FatSpan, changed: readonly number[] | null): FatTable | null {
+  table(ctx: RawReads, L: FatLayout, span: FatSpan, changed: readonly number[] | null): FatTable | null {
     const bs = ctx.devBlock;
     const cacheable =
       L.fatType !== 12 &&
@@ -180,7 +187,7 @@ export class FsckFatCache {
     return this.snapshot(ctx);
   }
 
-  private rebuild(ctx: FsckContext, L: FatLayout, span: FatSpan, key: string): void {
+  private rebuild(ctx: RawReads, L: FatLayout, span: FatSpan, key: string): void {
     const bs = ctx.devBlock;
     this.key = key;
     this.L = L;
@@ -211,7 +218,7 @@ export class FsckFatCache {
     }
   }
 
-  private apply(ctx: FsckContext, changed: readonly number[]): void {
+  private apply(ctx: RawReads, changed: readonly number[]): void {
     const span = this.span!;
     const L = this.L!;
     const bs = this.blockSize;
@@ -264,7 +271,7 @@ export class FsckFatCache {
     this.differs[k][u] = d;
   }
 
-  private snapshot(ctx: FsckContext): FatTable {
+  private snapshot(ctx: RawReads): FatTable {
     const L = this.L!;
     const differences: (FatCopyDifference | null)[] = [null];
     for (let k = 1; k < L.numFats; k++)
@@ -282,7 +289,7 @@ export class FsckFatCache {
   }
 
   /** The first differing byte of copy `k`: the first differing block of both copies, re-read. */
-  private firstCopyDifference(ctx: FsckContext, k: number): FatCopyDifference {
+  private firstCopyDifference(ctx: RawReads, k: number): FatCopyDifference {
     const span = this.span!;
     const bs = this.blockSize;
     const u = this.differs[k].indexOf(1);
