@@ -242,13 +242,14 @@ export class CowBlockDevice implements BlockDevice {
 
   /** Stores `data` as block `n`; over a zero base an all-zero block is dropped instead (sparse). */
   private setBlock(n: number, data: Uint8Array): void {
-    if (this.zeroBase && isZeroBlock(data)) {
-      if (!this.lower.blocks.has(n)) {
-        this.top.delete(n);
-        return;
-      }
-    }
-    this.top.set(n, data);
+    if (this.zeroBase && isZeroBlock(data)) this.setZero(n);
+    else this.top.set(n, data);
+  }
+
+  /** Block `n` becomes all zero over a zero base: not stored, unless a frozen layer holds other bytes. */
+  private setZero(n: number): void {
+    if (this.lower.blocks.has(n)) this.top.set(n, new Uint8Array(this.blockSize));
+    else this.top.delete(n);
   }
 
   readblocks(blockNum: number, buf: Uint8Array, offset = 0): number {
@@ -296,8 +297,17 @@ export class CowBlockDevice implements BlockDevice {
       const inBlock = pos - n * bs;
       const take = Math.min(bs - inBlock, buf.length - done);
       let fresh: Uint8Array;
-      if (take === bs) fresh = shared ? buf.subarray(done, done + bs) : buf.slice(done, done + bs);
-      else {
+      if (take === bs) {
+        const view = buf.subarray(done, done + bs);
+        // Over a zero base a zero block is tested before it is copied (a 4 GiB file of zeros).
+        if (this.zeroBase && isZeroBlock(view)) {
+          this.setZero(n);
+          done += take;
+          pos += take;
+          continue;
+        }
+        fresh = shared ? view : view.slice();
+      } else {
         if (this.baseDevice && !this.stored(n)) {
           fresh = new Uint8Array(bs);
           const rc = this.readBase(n, 0, fresh);
