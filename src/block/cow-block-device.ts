@@ -29,6 +29,8 @@ const EMPTY_LAYER: Layer = { blocks: new Map(), lineage: { parent: null, depth: 
 /** True when every byte of `b` is zero. */
 function isZeroBlock(b: Uint8Array): boolean {
   const n = b.length;
+  // Most written blocks hold data: a non-zero first byte answers without a Uint32Array view.
+  if (n > 0 && b[0] !== 0) return false;
   if ((b.byteOffset & 3) === 0 && (n & 3) === 0) {
     const w = new Uint32Array(b.buffer, b.byteOffset, n >> 2);
     for (let k = 0; k < w.length; k++) if (w[k] !== 0) return false;
