@@ -339,6 +339,13 @@ function drawDigits(work: Int32Array, width: number, height: number, label: stri
 // The pixel loops are functions of their own: V8 compiles a loop on-stack and, inside a larger
 // function, dropped that code at the first untried path after it, on every frame.
 
+/** One pixel's three 10-bit lanes `s` as RGB565: shifts and masks in range, the clamping tables else. */
+function rgb565(s: number, tr: Uint16Array, tg: Uint16Array, tb: Uint16Array): number {
+  return (s & RANGE_BITS) === IN_RANGE
+    ? ((s >> 12) & 0xf800) | ((s >> 7) & 0x07e0) | ((s >> 3) & 0x1f)
+    : tr[s >> 20] | tg[(s >> 10) & 0x3ff] | tb[s & 0x3ff];
+}
+
 /**
  * Noise, clamp and RGB565 (little-endian) of each pixel; `words` only read when `noisy`. Lanes in
  * range need no clamp: shifts and masks take the RGB565 bits directly.
@@ -357,11 +364,7 @@ function rgb565Pixels(
     let word = noisy ? words[i >> 2] : 0;
     const end = Math.min(n, i + 4);
     for (let j = i; j < end; j++, word >>>= 8) {
-      const s = work[j] + noiseOf[word & 0xff];
-      const p =
-        (s & RANGE_BITS) === IN_RANGE
-          ? ((s >> 12) & 0xf800) | ((s >> 7) & 0x07e0) | ((s >> 3) & 0x1f)
-          : tr[s >> 20] | tg[(s >> 10) & 0x3ff] | tb[s & 0x3ff];
+      const p = rgb565(work[j] + noiseOf[word & 0xff], tr, tg, tb);
       out[2 * j] = p;
       out[2 * j + 1] = p >> 8;
     }
@@ -382,11 +385,7 @@ function rgb565Words(
     let word = noisy ? words[i >> 2] : 0;
     const end = Math.min(n, i + 4);
     for (let j = i; j < end; j++, word >>>= 8) {
-      const s = work[j] + noiseOf[word & 0xff];
-      out[j] =
-        (s & RANGE_BITS) === IN_RANGE
-          ? ((s >> 12) & 0xf800) | ((s >> 7) & 0x07e0) | ((s >> 3) & 0x1f)
-          : tr[s >> 20] | tg[(s >> 10) & 0x3ff] | tb[s & 0x3ff];
+      out[j] = rgb565(work[j] + noiseOf[word & 0xff], tr, tg, tb);
     }
   }
 }
